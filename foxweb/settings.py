@@ -1,0 +1,234 @@
+"""FoxWeb settings: one file, every knob an environment variable with a safe local default.
+
+The README's configuration table lists every variable read here.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEV_SECRET_KEY = "foxweb-development-key-do-not-use-in-production"
+
+
+def envbool(name: str, default: str) -> bool:
+    value = os.getenv(name, default).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.getenv(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def envfloat(name: str, default: float) -> float:
+    value = os.getenv(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
+
+
+SECRET_KEY = os.getenv("SECRET_KEY", DEV_SECRET_KEY)
+DEBUG = envbool("DEBUG", "true")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "vision",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "vision.middleware.FirstRunMiddleware",
+]
+
+ROOT_URLCONF = "foxweb.urls"
+WSGI_APPLICATION = "foxweb.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "vision.context_processors.foxweb",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.getenv("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the status poller read while a submit writes; the timeout rides out short locks.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    # A file, not shared-cache memory, so tests with threads meet the same locking as production.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "describe"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Only production serves collected files; in development whitenoise finds them in place.
+STATIC_ROOT = None if DEBUG else BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", BASE_DIR / "media"))
+# Media is never served from a public URL: images go through a view that checks access.
+MEDIA_URL = "/media-not-public/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "vision": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+        # httpx logs request lines at INFO; keep them out so nothing about keys can leak.
+        "httpx": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
+
+# --- FoxAPI -----------------------------------------------------------------------------------
+# "sandbox" runs the FoxAPI-compatible test double inside this process (no key, no network).
+FOXAPI_BASE_URL = os.getenv("FOXAPI_BASE_URL", "sandbox").strip().rstrip("/") or "sandbox"
+FOXAPI_API_KEY = os.getenv("FOXAPI_API_KEY", "")
+FOXAPI_TIMEOUT = envfloat("FOXAPI_TIMEOUT", 30.0)
+FOXAPI_SYNC_TIMEOUT = envfloat("FOXAPI_SYNC_TIMEOUT", 300.0)
+FOXAPI_MAX_RETRIES = envint("FOXAPI_MAX_RETRIES", 3)
+FOXAPI_RETRY_CAP = envfloat("FOXAPI_RETRY_CAP", 8.0)
+# Where the sandbox keeps its tasks, so they survive a restart like real FoxAPI tasks do.
+FOXAPI_SANDBOX_DB = Path(os.getenv("FOXAPI_SANDBOX_DB", BASE_DIR / ".sandbox" / "sandbox.sqlite3"))
+# Seconds a sandbox task takes from submit to completion (pending for the first fifth).
+FOXAPI_SANDBOX_DURATION = envfloat("FOXAPI_SANDBOX_DURATION", 6.0)
+
+# Models offered on the describe form: name -> label and how many images one task may carry.
+FOXWEB_MODELS = {
+    "claude-opus-4-7": {"label": "Claude Opus 4.7", "max_images": 10},
+    "gemini-2.5-pro": {"label": "Gemini 2.5 Pro", "max_images": 10},
+    "gpt-5.5": {"label": "GPT-5.5", "max_images": 1},
+    "nemotron-3-nano-omni": {"label": "Nemotron 3 Nano Omni", "max_images": 1},
+}
+FOXWEB_DEFAULT_MODEL = os.getenv("FOXWEB_DEFAULT_MODEL", "claude-opus-4-7")
+
+# --- Image intake -----------------------------------------------------------------------------
+# Size policy per model, as data: the long edge and pixel count past which a model gains no
+# detail and costs more tokens. Keys are model-name prefixes; "default" covers everything else.
+FOXWEB_IMAGE_POLICIES = json.loads(os.getenv("FOXWEB_IMAGE_POLICIES", "null")) or {
+    "claude-": {"long_edge": 1568, "max_pixels": 1_150_000},
+    "gpt-5": {"long_edge": 1536, "max_pixels": None},
+    "gemini-": {"long_edge": 1536, "max_pixels": None},
+    "default": {"long_edge": 1536, "max_pixels": None},
+}
+# "High detail (small print)": larger limits for reading text.
+FOXWEB_IMAGE_HIGH_DETAIL = {"long_edge": 2048, "max_pixels": 4_200_000}
+FOXWEB_JPEG_QUALITY = envint("FOXWEB_JPEG_QUALITY", 85)
+FOXWEB_MAX_UPLOAD_BYTES = envint("FOXWEB_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
+FOXWEB_MAX_IMAGE_PIXELS = envint("FOXWEB_MAX_IMAGE_PIXELS", 60_000_000)
+FOXWEB_MAX_IMAGES_PER_TASK = envint("FOXWEB_MAX_IMAGES_PER_TASK", 10)
+FOXWEB_THUMBNAIL_SIZE = envint("FOXWEB_THUMBNAIL_SIZE", 320)
+
+# --- URL fetching -----------------------------------------------------------------------------
+FOXWEB_ALLOW_PRIVATE_URLS = envbool("FOXWEB_ALLOW_PRIVATE_URLS", "false")
+FOXWEB_FETCH_ALLOWED_PORTS = [int(p) for p in envlist("FOXWEB_FETCH_ALLOWED_PORTS", "80,443")]
+FOXWEB_FETCH_TIMEOUT = envfloat("FOXWEB_FETCH_TIMEOUT", 20.0)
+FOXWEB_FETCH_MAX_REDIRECTS = envint("FOXWEB_FETCH_MAX_REDIRECTS", 5)
+
+# --- Status polling ---------------------------------------------------------------------------
+FOXWEB_POLL_FIRST_SECONDS = envfloat("FOXWEB_POLL_FIRST_SECONDS", 1.5)
+FOXWEB_POLL_MAX_SECONDS = envfloat("FOXWEB_POLL_MAX_SECONDS", 5.0)
+
+# --- API keys ---------------------------------------------------------------------------------
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotation). Derived from
+# SECRET_KEY when unset, which is fine for local use and refused in production.
+FOXWEB_ENCRYPTION_KEYS = envlist("FOXWEB_ENCRYPTION_KEYS")
+
+if not DEBUG:
+    if SECRET_KEY == DEV_SECRET_KEY:
+        raise ImproperlyConfigured("Set SECRET_KEY: the development key is refused when DEBUG is off.")
+    if FOXWEB_ALLOW_PRIVATE_URLS:
+        raise ImproperlyConfigured("FOXWEB_ALLOW_PRIVATE_URLS is for tests and local demos only.")
+    if not FOXWEB_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured("Set FOXWEB_ENCRYPTION_KEYS to keep API keys encrypted at rest.")

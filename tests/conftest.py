@@ -1,0 +1,37 @@
+import pytest
+from django.conf import settings as django_settings
+
+from vision import sandbox
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings, tmp_path):
+    """Every test gets its own media folder and sandbox store, a fast hasher and no fault left over."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.FOXAPI_BASE_URL = "sandbox"
+    settings.FOXAPI_SANDBOX_DB = tmp_path / "sandbox.sqlite3"
+    settings.FOXAPI_SANDBOX_DURATION = 0.0
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **django_settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    sandbox.clear_faults()
+    yield
+    sandbox.clear_faults()
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", "alice-password-1")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-password-1")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client

@@ -1,0 +1,40 @@
+"""Small builders for tests: images made in memory, users, data URIs."""
+
+import base64
+import io
+
+from PIL import Image
+
+
+def image_bytes(size=(60, 40), colour=(200, 30, 30), fmt="PNG", mode="RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, colour).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def data_uri(size=(60, 40), colour=(200, 30, 30), fmt="PNG") -> str:
+    mime = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}[fmt]
+    return f"data:{mime};base64," + base64.b64encode(image_bytes(size, colour, fmt)).decode()
+
+
+def upload_file(name="photo.png", size=(60, 40), colour=(200, 30, 30), fmt="PNG"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    mime = {"PNG": "image/png", "JPEG": "image/jpeg"}.get(fmt, "application/octet-stream")
+    return SimpleUploadedFile(name, image_bytes(size, colour, fmt), content_type=mime)
+
+
+def make_task(owner, *, submit=True, image_count=1, **fields):
+    """A task with prepared images, submitted to the sandbox unless told otherwise."""
+    from vision import images
+    from vision.models import Task, TaskImage
+
+    defaults = {"model": "claude-opus-4-7", "prompt": "Describe it.", "max_tokens": 300}
+    task = Task.objects.create(owner=owner, **{**defaults, **fields})
+    policy = images.policy_for(task.model)
+    for position in range(image_count):
+        prepared = images.prepare_image(image_bytes(colour=(200, 30, 10 * position)), policy)
+        TaskImage.from_prepared(task, position, f"image-{position}.png", "", prepared)
+    if submit:
+        task.submit()
+    return task

@@ -1,0 +1,137 @@
+"""The sandbox follows the contract's rules and its answers come from the actual images."""
+
+import json
+
+import httpx
+import pytest
+
+from tests.factories import data_uri
+from vision import sandbox
+
+KEY = "sk-test-sandbox"
+
+
+@pytest.fixture
+def http():
+    with httpx.Client(transport=sandbox.SandboxTransport(), base_url="http://sandbox.test") as client:
+        yield client
+
+
+def submit(http, body, key=KEY, **kwargs):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return http.post("/v1/llm/generations", json=body, headers=headers, **kwargs)
+
+
+def body(**fields):
+    base = {
+        "model": "claude-opus-4-7",
+        "prompt": "Describe it.",
+        "image_urls": [data_uri()],
+        "max_tokens": 200,
+    }
+    base.update(fields)
+    return {key: value for key, value in base.items() if value is not ...}
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "words"),
+    [
+        ({"model": ...}, "invalid_parameter", "model is required"),
+        ({"model": "dall-e"}, "model_not_supported", "does not exist"),
+        ({"prompt": ...}, "invalid_parameter", "prompt is required"),
+        ({"prompt": "x" * 100_001}, "invalid_parameter", "100,000"),
+        ({"image_urls": []}, "invalid_parameter", "1 to 10"),
+        ({"image_urls": [data_uri()] * 11}, "invalid_parameter", "at most 10"),
+        ({"image_urls": ["ftp://example.com/a.png"]}, "invalid_parameter", "http(s) URL or a data URI"),
+        ({"image_urls": ["data:text/plain;base64,aGk="]}, "invalid_parameter", "not a data:image"),
+        ({"image_urls": ["data:image/png;base64,@@@"]}, "invalid_parameter", "not valid base64"),
+        (
+            {"model": "nemotron-3-nano-omni", "image_urls": [data_uri()] * 2},
+            "model_rule_violation",
+            "accepts 1 image",
+        ),
+        ({"model": "gpt-5.5", "image_urls": [data_uri()] * 2}, "model_rule_violation", "accepts 1 image"),
+        ({"max_tokens": ...}, "model_rule_violation", "max_tokens is required"),
+        ({"max_tokens": 0}, "invalid_parameter", "at least 1"),
+        ({"max_tokens": True}, "invalid_parameter", "at least 1"),
+        ({"model": "gpt-5.5", "max_tokens": 15}, "model_rule_violation", "at least 16"),
+        ({"temperature": 2.5}, "invalid_parameter", "0 to 2"),
+        ({"temperature": "hot"}, "invalid_parameter", "0 to 2"),
+        ({"system_prompt": "s" * 10_001}, "invalid_parameter", "10,000"),
+        ({"sync": "yes"}, "invalid_parameter", "true or false"),
+    ],
+)
+def test_validation_rules_answer_422(http, fields, code, words):
+    response = submit(http, body(**fields))
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert error["code"] == code
+    assert words in error["message"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"model": "gemini-2.5-pro", "max_tokens": ..., "image_urls": [data_uri()] * 10},
+        {"model": "gpt-5.5", "max_tokens": 16, "temperature": 0, "system_prompt": None},
+        {"model": "nemotron-3-nano-omni", "max_tokens": None, "include_reasoning": True},
+        {"image_urls": ["https://example.com/photo.jpg"]},
+    ],
+)
+def test_valid_requests_are_accepted(http, fields):
+    response = submit(http, body(**fields))
+    assert response.status_code == 200, response.text
+    assert response.json()["object"] == "llm.generation.task"
+
+
+def test_malformed_json_and_wrong_content_type_answer_400(http):
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    assert http.post("/v1/llm/generations", content=b"{nope", headers=headers).status_code == 400
+    headers["Content-Type"] = "text/plain"
+    assert http.post("/v1/llm/generations", content=json.dumps(body()), headers=headers).status_code == 400
+
+
+def test_auth_comes_before_validation(http):
+    response = submit(http, {"model": "nope"}, key="")
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "authentication_error"
+
+
+def test_every_answer_says_it_comes_from_the_sandbox(http):
+    response = submit(http, body())
+    assert response.headers[sandbox.SANDBOX_HEADER] == "1"
+    assert http.get("/v1/sandbox").json()["sandbox"] is True
+
+
+@pytest.mark.parametrize(
+    ("size", "colour", "words"),
+    [
+        ((300, 200), (200, 30, 30), ["landscape", "300 × 200", "red"]),
+        ((200, 300), (40, 80, 200), ["portrait", "200 × 300", "blue"]),
+        ((100, 100), (250, 250, 250), ["square", "very bright", "white"]),
+        ((100, 100), (10, 10, 10), ["square", "dark", "black"]),
+    ],
+)
+def test_the_simulated_answer_is_computed_from_the_image(size, colour, words):
+    outcome = sandbox.simulate({"prompt": "Describe it.", "image_urls": [data_uri(size, colour)]})
+    assert sandbox.SIMULATED_LABEL in outcome["answer"]
+    for word in words:
+        assert word in outcome["answer"]
+
+
+def test_alt_text_prompts_get_short_answers():
+    outcome = sandbox.simulate({"prompt": "Write alt text (≤ 125 characters)", "image_urls": [data_uri()]})
+    assert len(outcome["answer"]) <= 125
+    assert "simulated" in outcome["answer"]
+
+
+def test_an_undecodable_image_fails_the_task():
+    outcome = sandbox.simulate({"prompt": "Describe", "image_urls": ["data:image/png;base64,aGVsbG8="]})
+    assert outcome["error"]["code"] == "invalid_image"
+
+
+def test_colour_names_are_nearest_matches():
+    assert sandbox.colour_name((250, 0, 0)) == "red"
+    assert sandbox.colour_name((0, 0, 120)) == "navy"
+    assert sandbox.colour_name((128, 130, 126)) == "grey"

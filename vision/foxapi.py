@@ -1,0 +1,622 @@
+"""The FoxAPI client: the only module in FoxWeb that talks to FoxAPI.
+
+It speaks the contract in shared/foxapi/CONTRACT.md over httpx and returns typed values.
+Every failure becomes a `FoxAPIError` (or a subclass) whose `user_message` can be shown to
+a non-technical user as it is. The API key is passed per call, sent only in the
+Authorization header, and never logged or put into an error.
+
+Retries: reads (GET) are retried on 429, 500, 503 and connection failures with capped
+exponential backoff that honours Retry-After. A submit (POST) is retried only when the
+connection could not be opened at all, because a submit whose answer was lost may already
+have created a paid task upstream.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+SANDBOX = "sandbox"
+SANDBOX_BASE_URL = "http://foxapi-sandbox.invalid"
+SANDBOX_HEADER = "X-FoxAPI-Sandbox"
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+KNOWN_STATUSES = frozenset({"pending", "processing"}) | TERMINAL_STATUSES
+RETRY_STATUSES = frozenset({429, 500, 503})
+
+
+# --- Errors -----------------------------------------------------------------------------------
+
+
+class FoxAPIError(Exception):
+    """Anything that went wrong talking to FoxAPI.
+
+    `user_message` is plain language for the person at the screen; `detail` is what the
+    service said (already free of the API key); `status`, `type` and `code` are for logic.
+    """
+
+    default_message = "Something went wrong while talking to FoxAPI. Please try again."
+    retryable = False
+
+    def __init__(
+        self,
+        user_message: str = "",
+        *,
+        status: int | None = None,
+        type: str = "",
+        code: str = "",
+        detail: str = "",
+        retry_after: float | None = None,
+    ):
+        self.user_message = user_message or self.default_message
+        self.status = status
+        self.type = type
+        self.code = code
+        self.detail = detail
+        self.retry_after = retry_after
+        super().__init__(self.user_message)
+
+    @property
+    def short_code(self) -> str:
+        """A stable code to store on a task: the service's code, else one of ours."""
+        return self.code or self.type or type(self).__name__.lower()
+
+
+class KeyRejected(FoxAPIError):
+    default_message = (
+        "FoxAPI did not accept the API key. It may be mistyped, revoked or expired. "
+        "Check the key, or choose another one, and try again."
+    )
+
+
+class QuotaExhausted(FoxAPIError):
+    default_message = (
+        "The FoxAPI account behind this key has run out of balance. "
+        "Top it up, or choose another key, and try again."
+    )
+
+
+class TaskNotFound(FoxAPIError):
+    default_message = "FoxAPI has no record of this task. It may have expired."
+
+
+class RequestRejected(FoxAPIError):
+    default_message = "FoxAPI could not accept this request."
+
+
+class RateLimited(FoxAPIError):
+    default_message = "FoxAPI is busy with too many requests right now. Wait a moment and try again."
+    retryable = True
+
+
+class ServiceError(FoxAPIError):
+    default_message = "FoxAPI had a problem on its side. Please try again in a minute."
+    retryable = True
+
+
+class TimedOut(FoxAPIError):
+    default_message = "FoxAPI took too long to answer. Please try again in a minute."
+    retryable = True
+
+
+class Unreachable(FoxAPIError):
+    default_message = (
+        "FoxWeb could not reach FoxAPI. The service or the network may be down; please try again in a minute."
+    )
+    retryable = True
+
+
+class BadResponse(FoxAPIError):
+    default_message = (
+        "FoxAPI sent an answer FoxWeb could not read. Please try again; "
+        "if it keeps happening, tell your administrator."
+    )
+    retryable = True
+
+
+# --- Results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisionRequest:
+    """What to ask FoxAPI about which images: the fields of a vision submit."""
+
+    model: str
+    prompt: str
+    image_urls: list[str]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    system_prompt: str = ""
+    include_reasoning: bool = False
+
+    def body(self, *, sync: bool, stream: bool) -> dict[str, Any]:
+        """The JSON body; optional fields only when set, so FoxAPI's defaults apply."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "prompt": self.prompt,
+            "image_urls": list(self.image_urls),
+            "sync": sync,
+            "stream": stream,
+        }
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        if self.system_prompt:
+            body["system_prompt"] = self.system_prompt
+        if self.include_reasoning:
+            body["include_reasoning"] = True
+        return body
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Completion:
+    """An OpenAI-style ChatCompletion, reduced to what FoxWeb uses."""
+
+    id: str = ""
+    model: str = ""
+    answer: str = ""
+    reasoning: str = ""
+    finish_reason: str = ""
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A FoxAPI task as submit or GET /v1/tasks/{id} reports it."""
+
+    id: str
+    model: str = ""
+    status: str = "pending"
+    progress: int = 0
+    created: datetime | None = None
+    completion: Completion | None = None
+    error_code: str = ""
+    error_message: str = ""
+    stream_url: str = ""
+    credits_reserved: float | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def answer(self) -> str:
+        return self.completion.answer if self.completion else ""
+
+    @property
+    def reasoning(self) -> str:
+        return self.completion.reasoning if self.completion else ""
+
+    @property
+    def usage(self) -> Usage:
+        return self.completion.usage if self.completion else Usage()
+
+
+@dataclass(frozen=True)
+class StreamChunk:
+    content: str = ""
+    reasoning: str = ""
+    finish_reason: str = ""
+
+
+# --- Defensive readers --------------------------------------------------------------------------
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: Any, default: int = 0) -> int:
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value:  # not NaN
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(float(value))
+        except ValueError:
+            return default
+    return default
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _timestamp(value: Any) -> datetime | None:
+    seconds = _int(value, -1)
+    if seconds < 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _content_text(content: Any) -> str:
+    """Message content is a string, or (in some providers) a list of typed parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(_str(_dict(part).get("text")) for part in content)
+    return ""
+
+
+def parse_usage(data: Any) -> Usage:
+    data = _dict(data)
+    prompt = max(_int(data.get("prompt_tokens")), 0)
+    completion = max(_int(data.get("completion_tokens")), 0)
+    total = max(_int(data.get("total_tokens")), 0) or prompt + completion
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+
+
+def parse_completion(data: Any) -> Completion:
+    data = _dict(data)
+    choices = data.get("choices")
+    first = _dict(choices[0]) if isinstance(choices, list) and choices else {}
+    message = _dict(first.get("message"))
+    reasoning = _str(message.get("reasoning_content")) or _str(message.get("reasoning"))
+    return Completion(
+        id=_str(data.get("id")),
+        model=_str(data.get("model")),
+        answer=_content_text(message.get("content")),
+        reasoning=reasoning,
+        finish_reason=_str(first.get("finish_reason")),
+        usage=parse_usage(data.get("usage")),
+    )
+
+
+def parse_task(data: Any) -> TaskState:
+    data = _dict(data)
+    task_id = _str(data.get("id"))
+    if not task_id:
+        raise BadResponse(detail="task without an id")
+    status = _str(data.get("status")).lower()
+    if status not in KNOWN_STATUSES:
+        status = "processing" if status else "pending"
+    results = data.get("results")
+    completion = None
+    if isinstance(results, list) and results:
+        completion = parse_completion(results[0])
+    error = _dict(data.get("error"))
+    if "error" in error and isinstance(error["error"], dict):  # the nested form of the contract
+        error = error["error"]
+    progress = min(max(_int(data.get("progress")), 0), 100)
+    if status == "completed":
+        progress = 100
+    credits = _dict(data.get("usage")).get("credits_reserved")
+    return TaskState(
+        id=task_id,
+        model=_str(data.get("model")),
+        status=status,
+        progress=progress,
+        created=_timestamp(data.get("created")),
+        completion=completion,
+        error_code=_str(error.get("code")) or _str(error.get("type")),
+        error_message=_str(error.get("message")),
+        stream_url=_str(_dict(data.get("stream")).get("url")),
+        credits_reserved=float(credits) if isinstance(credits, int | float) else None,
+    )
+
+
+def parse_stream_chunk(data: Any) -> StreamChunk:
+    choices = _dict(data).get("choices")
+    first = _dict(choices[0]) if isinstance(choices, list) and choices else {}
+    delta = _dict(first.get("delta"))
+    return StreamChunk(
+        content=_content_text(delta.get("content")),
+        reasoning=_str(delta.get("reasoning_content")) or _str(delta.get("reasoning")),
+        finish_reason=_str(first.get("finish_reason")),
+    )
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+# --- The client ---------------------------------------------------------------------------------
+
+
+class FoxAPIClient:
+    """One pooled HTTP client for one FoxAPI base URL. Safe to share between threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        sync_timeout: float = 300.0,
+        max_retries: int = 3,
+        retry_cap: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self.sync_timeout = httpx.Timeout(sync_timeout, connect=min(timeout, 10.0))
+        self.max_retries = max_retries
+        self.retry_cap = retry_cap
+        self.sleep = sleep
+        self.http = httpx.Client(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=self.timeout,
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
+            headers={"Accept": "application/json", "User-Agent": "FoxWeb/1.0"},
+            follow_redirects=False,
+        )
+
+    # Public calls -----------------------------------------------------------------------
+
+    def submit_vision_task(self, request: VisionRequest, *, api_key: str, stream: bool = False) -> TaskState:
+        """Submit an asynchronous vision task; returns the new task (pending, with its id)."""
+        body = request.body(sync=False, stream=stream)
+        response = self._send("POST", "/v1/llm/generations", api_key=api_key, json=body)
+        return parse_task(self._json(response))
+
+    def describe_now(self, request: VisionRequest, *, api_key: str) -> Completion:
+        """Sync mode: wait for the model and return its ChatCompletion."""
+        body = request.body(sync=True, stream=False)
+        response = self._send(
+            "POST", "/v1/llm/generations", api_key=api_key, json=body, timeout=self.sync_timeout
+        )
+        data = self._json(response)
+        if data.get("object") not in (None, "chat.completion") or "choices" not in data:
+            raise BadResponse(detail="sync answer is not a chat.completion")
+        return parse_completion(data)
+
+    def stream_completion(self, request: VisionRequest, *, api_key: str) -> Iterator[StreamChunk]:
+        """Sync + stream mode: the POST answer itself is the SSE stream of chunks."""
+        body = request.body(sync=True, stream=True)
+        yield from self._stream("POST", "/v1/llm/generations", api_key=api_key, body=body)
+
+    def stream_task(self, stream_url: str, *, api_key: str) -> Iterator[StreamChunk]:
+        """Follow the SSE stream of an async task submitted with stream=True."""
+        yield from self._stream("GET", stream_url, api_key=api_key)
+
+    def get_task(self, task_id: str, *, api_key: str, sync_upstream: bool = False) -> TaskState:
+        """Read a task's current state (GET /v1/tasks/{id})."""
+        if not task_id or "/" in task_id or "?" in task_id or "#" in task_id:
+            raise TaskNotFound(status=404, detail="malformed task id")
+        params = {"sync_upstream": "true"} if sync_upstream else None
+        response = self._send("GET", f"/v1/tasks/{task_id}", api_key=api_key, params=params)
+        return parse_task(self._json(response))
+
+    def check_key(self, api_key: str) -> bool:
+        """True when FoxAPI accepts the key: reading a task that cannot exist answers 404.
+
+        Raises KeyRejected for a refused key and other FoxAPIErrors when the answer is unclear.
+        """
+        try:
+            self.get_task("task-foxweb-key-check-0000000000", api_key=api_key)
+        except TaskNotFound:
+            return True
+        return True
+
+    def close(self) -> None:
+        self.http.close()
+
+    # Plumbing ---------------------------------------------------------------------------
+
+    def _headers(self, api_key: str) -> dict[str, str]:
+        if not api_key:
+            raise KeyRejected(
+                "No FoxAPI key is set up for this request. Add a key, or ask your administrator.",
+                status=401,
+                type="authentication_error",
+            )
+        return {"Authorization": f"Bearer {api_key}"}
+
+    def _send(self, method: str, url: str, *, api_key: str, timeout=None, **kwargs) -> httpx.Response:
+        headers = self._headers(api_key)
+        idempotent = method == "GET"
+        attempt = 0
+        while True:
+            try:
+                response = self.http.request(
+                    method, url, headers=headers, timeout=timeout or self.timeout, **kwargs
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # Nothing reached the service, so even a submit is safe to try again.
+                if attempt < self.max_retries:
+                    self._backoff(attempt, None)
+                    attempt += 1
+                    continue
+                raise self._transport_error(exc) from None
+            except httpx.TransportError as exc:
+                if idempotent and not isinstance(exc, httpx.TimeoutException) and attempt < self.max_retries:
+                    self._backoff(attempt, None)
+                    attempt += 1
+                    continue
+                raise self._transport_error(exc) from None
+            log.debug("FoxAPI %s %s -> %s", method, response.url.path, response.status_code)
+            if response.status_code in RETRY_STATUSES and idempotent and attempt < self.max_retries:
+                retry_after = _retry_after_seconds(response)
+                if retry_after is None or retry_after <= self.retry_cap:
+                    response.close()
+                    self._backoff(attempt, retry_after)
+                    attempt += 1
+                    continue
+            if response.status_code >= 400:
+                response.read()
+                raise self._http_error(response, api_key)
+            return response
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        delay = min(self.retry_cap, 0.5 * 2**attempt)
+        if retry_after is not None:
+            delay = min(self.retry_cap, max(delay, retry_after))
+        self.sleep(delay)
+
+    @staticmethod
+    def _transport_error(exc: httpx.TransportError) -> FoxAPIError:
+        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+            return TimedOut(detail=type(exc).__name__)
+        return Unreachable(detail=type(exc).__name__)
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        try:
+            data = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            raise BadResponse(status=response.status_code, detail="body is not JSON") from None
+        if not isinstance(data, dict):
+            raise BadResponse(status=response.status_code, detail="body is not a JSON object")
+        return data
+
+    @staticmethod
+    def _http_error(response: httpx.Response, api_key: str) -> FoxAPIError:
+        status = response.status_code
+        try:
+            error = _dict(_dict(response.json()).get("error"))
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            error = {}
+        detail = _str(error.get("message"))[:1000]
+        if api_key:
+            detail = detail.replace(api_key, "[key]")
+        common = {
+            "status": status,
+            "type": _str(error.get("type")),
+            "code": _str(error.get("code")),
+            "detail": detail,
+            "retry_after": _retry_after_seconds(response),
+        }
+        if status in (401, 403):
+            return KeyRejected(**common)
+        if status == 402:
+            return QuotaExhausted(**common)
+        if status == 404:
+            return TaskNotFound(**common)
+        if status == 422:
+            if common["type"] == "service_unavailable_error":
+                message = (
+                    "This model is unavailable at FoxAPI right now. Try again later or pick another model."
+                )
+                return ServiceError(message, **common)
+            message = f"FoxAPI could not accept this request: {detail}" if detail else ""
+            return RequestRejected(message, **common)
+        if status == 429:
+            return RateLimited(**common)
+        if status >= 500:
+            return ServiceError(**common)
+        if status == 400:
+            return RequestRejected(
+                "FoxAPI could not read the request FoxWeb sent. Please tell your administrator.",
+                **common,
+            )
+        return FoxAPIError(**common)
+
+    def _stream(self, method: str, url: str, *, api_key: str, body=None) -> Iterator[StreamChunk]:
+        headers = {**self._headers(api_key), "Accept": "text/event-stream"}
+        try:
+            with self.http.stream(
+                method, url, headers=headers, json=body, timeout=self.sync_timeout
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise self._http_error(response, api_key)
+                for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        return
+                    try:
+                        chunk = parse_stream_chunk(json.loads(payload))
+                    except ValueError:
+                        raise BadResponse(detail="stream chunk is not JSON") from None
+                    yield chunk
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from None
+
+
+# --- The process-wide door ------------------------------------------------------------------------
+
+_clients: dict[str, FoxAPIClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client() -> FoxAPIClient:
+    """The pooled client for the configured FoxAPI (the in-process sandbox by default)."""
+    base_url = settings.FOXAPI_BASE_URL
+    with _clients_lock:
+        existing = _clients.get(base_url)
+        if existing is None:
+            transport = None
+            url = base_url
+            if base_url == SANDBOX:
+                from vision.sandbox import SandboxTransport
+
+                transport, url = SandboxTransport(), SANDBOX_BASE_URL
+            existing = _clients[base_url] = FoxAPIClient(
+                url,
+                transport=transport,
+                timeout=settings.FOXAPI_TIMEOUT,
+                sync_timeout=settings.FOXAPI_SYNC_TIMEOUT,
+                max_retries=settings.FOXAPI_MAX_RETRIES,
+                retry_cap=settings.FOXAPI_RETRY_CAP,
+            )
+        return existing
+
+
+_sandbox_probe: dict[str, bool] = {}
+
+
+def is_sandbox() -> bool:
+    """True when FoxWeb is pointed at the sandbox (in-process, or the standalone one on loopback)."""
+    base_url = settings.FOXAPI_BASE_URL
+    if base_url == SANDBOX:
+        return True
+    if base_url not in _sandbox_probe:
+        host = httpx.URL(base_url).host
+        answer = False
+        if host in ("127.0.0.1", "localhost", "::1", "[::1]"):
+            # The standalone sandbox only listens on loopback; ask it once per process.
+            try:
+                reply = httpx.get(f"{base_url}/v1/sandbox", timeout=2.0, trust_env=False)
+                answer = reply.headers.get(SANDBOX_HEADER) == "1"
+            except httpx.HTTPError:
+                answer = False
+        _sandbox_probe[base_url] = answer
+    return _sandbox_probe[base_url]
+
+
+def sandbox_demo_key() -> str:
+    """The key the sandbox hands to anyone trying FoxWeb with no key of their own."""
+    from vision.sandbox import DEMO_KEY
+
+    return DEMO_KEY
