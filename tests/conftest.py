@@ -35,3 +35,19 @@ def bob(django_user_model):
 def alice_client(client, alice):
     client.force_login(alice)
     return client
+
+
+@pytest.fixture
+def carol(django_user_model):
+    """Someone on no team of alice's or bob's."""
+    return django_user_model.objects.create_user("carol", "carol@example.com", "carol-password-1")
+
+
+@pytest.fixture
+def team(alice, bob):
+    """Alice owns the team, Bob is a member."""
+    from vision.models import Membership, Team
+
+    team = Team.found("Web editors", alice)
+    Membership.objects.create(team=team, user=bob)
+    return team

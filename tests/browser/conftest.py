@@ -1,0 +1,122 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against the live app.
+
+The app runs in pytest-django's live server, pointed at the standalone FoxAPI sandbox on
+loopback. Without /usr/bin/chromium these tests are skipped loudly, except under CI=true,
+where they fail.
+"""
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from vision import foxapi
+from vision.management.commands.foxapi_sandbox import make_server
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made by tests are still
+# plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+SKIP_MESSAGE = "!!! BROWSER TESTS SKIPPED: /usr/bin/chromium is missing (apt-get install chromium) !!!"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not CHROMIUM.exists():
+        terminalreporter.write_sep("!", SKIP_MESSAGE, red=True, bold=True)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but /usr/bin/chromium is missing: browser tests must run on CI.")
+        pytest.skip(SKIP_MESSAGE)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def standalone_sandbox(settings):
+    """The sandbox as a real server on loopback, with FoxWeb pointed at it."""
+    server = make_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.FOXAPI_BASE_URL = url
+    settings.FOXAPI_SANDBOX_DURATION = 4.0
+    yield url
+    server.shutdown()
+    server.server_close()
+    foxapi._clients.pop(url, None)
+    foxapi._sandbox_probe.pop(url, None)
+
+
+@pytest.fixture
+def app(live_server, standalone_sandbox):
+    return live_server.url
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed:
+        folder = Path("test-results")
+        folder.mkdir(exist_ok=True)
+        for number, page in enumerate(getattr(item, "_pages", [])):
+            try:
+                page.screenshot(path=str(folder / f"{item.name}-{number}.png"), full_page=True)
+                (folder / f"{item.name}-{number}.html").write_text(page.content())
+            except Exception:  # the page may be gone; the failure itself is what matters
+                pass
+    return report
+
+
+@pytest.fixture
+def new_page(request, chromium, app):
+    """A function that opens a fresh browser context (one person) and returns its page."""
+    contexts = []
+    request.node._pages = []
+
+    def open_page(viewport=None):
+        context = chromium.new_context(
+            base_url=app,
+            viewport=viewport or {"width": 1280, "height": 900},
+            permissions=["clipboard-read", "clipboard-write"],
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        request.node._pages.append(page)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, username, password):
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")

@@ -1,0 +1,300 @@
+"""The describe page: every form rule, every error path, and nothing typed or uploaded lost."""
+
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.factories import image_bytes, make_task, upload_file
+from vision import sandbox
+from vision.models import Task, Upload
+
+pytestmark = pytest.mark.django_db
+
+
+def form_data(**overrides):
+    data = {
+        "describe": "1",
+        "model": "claude-opus-4-7",
+        "prompt": "Describe this image in one sentence.",
+        "max_tokens": "1024",
+        "urls": "",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def edit_data(**overrides):
+    """What the browser sends when a preset or remove button, not "Describe", was pressed."""
+    data = form_data(**overrides)
+    del data["describe"]
+    return data
+
+
+def staged_ids(response) -> list[str]:
+    return re.findall(r'name="uploads" value="(\d+)"', response.content.decode())
+
+
+def test_it_shows_the_form_with_models_limits_and_presets(alice_client):
+    response = alice_client.get("/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    for model in ("claude-opus-4-7", "gemini-2.5-pro", "gpt-5.5", "nemotron-3-nano-omni"):
+        assert f'value="{model}"' in page
+    assert page.count("One image per description") == 2
+    assert page.count("Up to 10 images") == 2
+    for preset in ("One sentence", "Alt text (≤ 125 characters)", "Detailed description", "Extract all text"):
+        assert preset in page
+    assert "Product description" in page
+    assert 'name="max_tokens" value="1024"' in page
+
+
+def test_it_describes_an_uploaded_file_without_javascript(alice_client, alice):
+    response = alice_client.post("/", form_data(files=[upload_file("cat.png")]))
+    task = Task.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/tasks/{task.pk}/"
+    assert task.owner == alice
+    assert task.upstream_id.startswith("task-llmrouter-")
+    assert task.submitted is not None
+    image = task.images.get()
+    assert (image.name, image.original_width, image.original_height) == ("cat.png", 60, 40)
+    assert not Upload.objects.exists()
+
+
+def test_htmx_submits_redirect_the_page(alice_client):
+    response = alice_client.post("/", form_data(files=[upload_file()]), headers={"HX-Request": "true"})
+    task = Task.objects.get()
+    assert response["HX-Redirect"] == f"/tasks/{task.pk}/"
+
+
+def test_it_uses_uploads_staged_by_the_page(alice_client):
+    staged = alice_client.post("/uploads/", {"file": upload_file("a.png")}, headers={"HX-Request": "true"})
+    assert staged.status_code == 200
+    [upload_id] = staged_ids(staged)
+    response = alice_client.post("/", form_data(uploads=[upload_id]))
+    assert response.status_code == 302
+    assert Task.objects.get().images.get().name == "a.png"
+    assert not Upload.objects.exists()
+
+
+def test_it_needs_at_least_one_image(alice_client):
+    response = alice_client.post("/", form_data(prompt="Keep this prompt"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Add at least one image" in page
+    assert "Keep this prompt" in page
+    assert not Task.objects.exists()
+
+
+def test_a_single_image_model_refuses_two_and_keeps_both(alice_client):
+    response = alice_client.post(
+        "/", form_data(model="nemotron-3-nano-omni", files=[upload_file("a.png"), upload_file("b.png")])
+    )
+    page = response.content.decode()
+    assert "Nemotron 3 Nano Omni takes at most 1 image per description; you gave 2." in page
+    assert len(staged_ids(response)) == 2
+    assert "a.png" in page and "b.png" in page
+    # The user picks another model; the kept uploads go through without choosing files again.
+    again = alice_client.post("/", form_data(model="gemini-2.5-pro", uploads=staged_ids(response)))
+    assert again.status_code == 302
+    assert Task.objects.get().images.count() == 2
+
+
+def test_gpt_5_5_takes_one_image(alice_client):
+    response = alice_client.post("/", form_data(model="gpt-5.5", files=[upload_file(), upload_file()]))
+    assert "GPT-5.5 takes at most 1 image" in response.content.decode()
+
+
+def test_more_than_ten_images_are_refused(alice_client):
+    response = alice_client.post("/", form_data(files=[upload_file(f"{n}.png") for n in range(11)]))
+    assert "takes at most 10 images per description; you gave 11" in response.content.decode()
+
+
+def test_a_broken_file_is_named_and_the_good_one_kept(alice_client):
+    broken = SimpleUploadedFile("broken.jpg", image_bytes(fmt="JPEG")[:200], content_type="image/jpeg")
+    response = alice_client.post("/", form_data(files=[upload_file("good.png"), broken]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "broken.jpg:" in page
+    assert len(staged_ids(response)) == 1
+    assert "good.png" in page
+    assert not Task.objects.exists()
+
+
+def test_a_file_that_is_not_an_image_is_refused(alice_client):
+    svg = SimpleUploadedFile(
+        "logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", content_type="image/svg+xml"
+    )
+    response = alice_client.post("/", form_data(files=[svg]))
+    assert "logo.svg:" in response.content.decode()
+    assert not Upload.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused(alice_client, settings):
+    settings.FOXWEB_MAX_UPLOAD_BYTES = 100
+    response = alice_client.post("/", form_data(files=[upload_file()]))
+    assert "photo.png: the file is larger than" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("max_tokens", "15", "greater than or equal to 16"),
+        ("max_tokens", "", "Give a longest answer of at least 16 tokens."),
+        ("temperature", "2.5", "less than or equal to 2"),
+        ("temperature", "-1", "greater than or equal to 0"),
+        ("prompt", "", "Tell the model what to do with the images."),
+        ("model", "dall-e", "Select a valid choice"),
+    ],
+)
+def test_field_rules_are_shown_next_to_the_field(alice_client, field, value, message):
+    response = alice_client.post("/", form_data(files=[upload_file()], **{field: value}))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert len(staged_ids(response)) == 1  # the upload survives the mistake
+
+
+def test_bad_urls_are_reported_and_kept(alice_client):
+    response = alice_client.post("/", form_data(urls="ftp://example.com/a.png\nhttps://ok.example/b.png"))
+    page = response.content.decode()
+    assert "ftp://example.com/a.png:" in page
+    assert "https://ok.example/b.png" in page
+
+
+@pytest.fixture
+def image_server():
+    """A local web server with one photo, one page that is not an image, and a missing file."""
+    photo = image_bytes((120, 80), (40, 80, 200), "JPEG")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/photo.jpg":
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(photo)))
+                self.end_headers()
+                self.wfile.write(photo)
+            elif self.path == "/page.html":
+                body = b"<html>not an image</html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_it_describes_an_image_from_a_url(alice_client, settings, image_server):
+    settings.FOXWEB_ALLOW_PRIVATE_URLS = True
+    response = alice_client.post("/", form_data(urls=f"{image_server}/photo.jpg"))
+    assert response.status_code == 302
+    image = Task.objects.get().images.get()
+    assert image.source_url == f"{image_server}/photo.jpg"
+    assert (image.original_width, image.original_height) == (120, 80)
+
+
+def test_url_problems_are_explained_and_the_upload_kept(alice_client, settings, image_server):
+    settings.FOXWEB_ALLOW_PRIVATE_URLS = True
+    response = alice_client.post(
+        "/", form_data(files=[upload_file()], urls=f"{image_server}/page.html\n{image_server}/missing.jpg")
+    )
+    page = response.content.decode()
+    assert f"{image_server}/page.html:" in page
+    assert f"{image_server}/missing.jpg:" in page
+    assert len(staged_ids(response)) == 1
+    assert not Task.objects.exists()
+
+
+def test_a_private_address_is_refused_by_default(alice_client, image_server):
+    response = alice_client.post("/", form_data(urls=f"{image_server}/photo.jpg"))
+    assert response.status_code == 200
+    assert not Task.objects.exists()
+    assert f"{image_server}/photo.jpg:" in response.content.decode()
+
+
+def test_a_failed_submit_keeps_the_task_and_offers_a_retry(alice_client):
+    sandbox.inject_faults([{"status": 500, "method": "POST"}])
+    response = alice_client.post("/", form_data(files=[upload_file()]))
+    task = Task.objects.get()
+    assert response["Location"] == f"/tasks/{task.pk}/"
+    assert task.status == "failed"
+    assert task.error_code == "server_error"
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "FoxAPI had a problem on its side" in page
+    assert "Try again" in page
+    retried = alice_client.post(f"/tasks/{task.pk}/retry/")
+    assert retried.status_code == 302
+    task.refresh_from_db()
+    assert task.status == "completed"
+    assert task.error_message == ""
+
+
+def test_a_preset_fills_the_prompt_without_javascript(alice_client):
+    response = alice_client.post("/", edit_data(preset="alt-text", files=[upload_file()], prompt="old"))
+    page = response.content.decode()
+    assert "Write alt text for this image" in page
+    assert len(staged_ids(response)) == 1
+    assert 'class="error"' not in page
+    assert not Task.objects.exists()
+
+
+def test_remove_works_without_javascript(alice_client):
+    first = alice_client.post(
+        "/", edit_data(preset="one-sentence", files=[upload_file("a.png"), upload_file("b.png")])
+    )
+    ids = staged_ids(first)
+    second = alice_client.post("/", edit_data(remove_upload=ids[0], uploads=ids))
+    assert staged_ids(second) == ids[1:]
+    assert Upload.objects.count() == 1
+
+
+def test_someone_elses_upload_cannot_be_used(alice_client, bob):
+    theirs = Upload.stage(bob, "secret.png", image_bytes())
+    response = alice_client.post("/", form_data(uploads=[str(theirs.pk)]))
+    assert response.status_code == 400
+    assert not Task.objects.exists()
+
+
+def test_staging_answers_a_fragment_or_a_plain_error(alice_client):
+    good = alice_client.post("/uploads/", {"file": upload_file("a.png")})
+    assert good.status_code == 200
+    assert 'name="uploads"' in good.content.decode()
+    bad = alice_client.post("/uploads/", {"file": SimpleUploadedFile("a.pdf", b"%PDF-1.4 nothing")})
+    assert bad.status_code == 422
+    assert "a.pdf" in bad.content.decode()
+    assert alice_client.post("/uploads/", {}).status_code == 400
+
+
+def test_uploads_are_private(client, alice, bob):
+    theirs = Upload.stage(bob, "secret.png", image_bytes())
+    client.force_login(alice)
+    assert client.get(f"/uploads/{theirs.pk}/thumbnail/").status_code == 404
+    assert client.post(f"/uploads/{theirs.pk}/delete/").status_code == 404
+    assert Upload.objects.filter(pk=theirs.pk).exists()
+
+
+def test_describe_again_offers_the_same_images_and_settings(alice_client, alice):
+    task = make_task(alice, model="gemini-2.5-pro", prompt="Count the birds.", temperature=0.4, image_count=2)
+    page = alice_client.get(f"/?again={task.pk}").content.decode()
+    assert "Count the birds." in page
+    assert 'value="gemini-2.5-pro" data-max-images="10" checked' in page
+    assert len(re.findall(r'name="uploads" value="\d+"', page)) == 2
+
+
+def test_describe_again_is_404_for_someone_elses_task(client, alice, bob):
+    task = make_task(bob)
+    client.force_login(alice)
+    assert client.get(f"/?again={task.pk}").status_code == 404

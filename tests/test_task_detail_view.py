@@ -1,0 +1,76 @@
+"""The permanent task page: renders fully without JavaScript, never trusts model output as HTML."""
+
+import pytest
+
+from tests.factories import make_task
+from vision.models import Task
+
+pytestmark = pytest.mark.django_db
+
+
+def completed(owner, answer, **fields):
+    task = make_task(owner, **fields)
+    Task.objects.filter(pk=task.pk).update(answer=answer)
+    task.refresh_from_db()
+    return task
+
+
+def test_it_shows_the_answer_images_sizes_and_usage(alice_client, alice):
+    task = make_task(alice, image_count=2, include_reasoning=True)
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "Simulated answer from the FoxWeb sandbox" in page
+    assert "Original: 60 × 40 PNG" in page
+    assert "Sent: 60 × 40 JPEG" in page or "Sent: 60 × 40 PNG" in page
+    assert f"/images/{task.images.first().pk}/thumbnail/" in page
+    assert str(task.total_tokens) in page
+    assert "The model&#x27;s reasoning" in page or "The model's reasoning" in page
+    assert "Describe again" in page
+    assert "hx-trigger" not in page
+
+
+def test_markdown_is_rendered_and_html_is_not_trusted(alice_client, alice):
+    task = completed(alice, "**Bold** line\nnext line\n\n<script>alert(1)</script> [x](javascript:alert(1))")
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "<strong>Bold</strong> line<br>" in page
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+    assert 'href="javascript' not in page
+
+
+def test_a_cut_off_answer_says_so(alice_client, alice):
+    task = make_task(alice, max_tokens=5)
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "cut off at the longest-answer limit (5 tokens)" in page
+
+
+def test_a_running_task_refreshes_itself_without_javascript(alice_client, alice, settings):
+    settings.FOXAPI_SANDBOX_DURATION = 30
+    task = make_task(alice)
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
+    assert 'aria-valuenow="0"' in page
+
+
+def test_images_are_served_only_to_those_who_may_see_the_task(client, alice, bob):
+    task = make_task(alice)
+    image = task.images.get()
+    client.force_login(alice)
+    full = client.get(f"/images/{image.pk}/")
+    assert full.status_code == 200
+    assert full["Content-Type"] == image.mime_type
+    assert b"".join(full.streaming_content) == image.read()
+    assert client.get(f"/images/{image.pk}/thumbnail/").status_code == 200
+    client.force_login(bob)
+    for url in (
+        f"/tasks/{task.pk}/",
+        f"/tasks/{task.pk}/status/",
+        f"/images/{image.pk}/",
+        f"/images/{image.pk}/thumbnail/",
+    ):
+        assert client.get(url, headers={"HX-Request": "true"}).status_code == 404, url
+    assert client.post(f"/tasks/{task.pk}/retry/").status_code == 404
+
+
+def test_unknown_ids_are_404(alice_client):
+    assert alice_client.get("/tasks/999999/").status_code == 404
+    assert alice_client.get("/images/999999/").status_code == 404

@@ -1,0 +1,140 @@
+"""Teams: create, invite by single-use expiring link, roles, and the last owner rule."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from vision.models import Invitation, Membership, Team
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_user_creates_a_team_and_owns_it(client, alice):
+    client.force_login(alice)
+    response = client.post("/teams/", {"name": "Shop"})
+    team = Team.objects.get()
+    assert response["Location"] == f"/teams/{team.pk}/"
+    assert team.membership_of(alice).is_owner
+
+
+def test_a_team_needs_a_name(client, alice):
+    client.force_login(alice)
+    response = client.post("/teams/", {"name": ""})
+    assert "Give the team a name." in response.content.decode()
+    assert not Team.objects.exists()
+
+
+def test_an_owner_makes_an_invitation_link_shown_once(client, alice, team):
+    client.force_login(alice)
+    page = client.post(f"/teams/{team.pk}/invite/").content.decode()
+    invitation = Invitation.objects.get()
+    assert f"/invitations/{invitation.token}/" in page
+    assert invitation.expires - invitation.created == timedelta(days=7)
+    assert invitation.token not in client.get(f"/teams/{team.pk}/").content.decode()
+
+
+def test_a_member_cannot_invite_or_manage(client, bob, team):
+    client.force_login(bob)
+    assert client.post(f"/teams/{team.pk}/invite/").status_code == 404
+    alice_membership = team.memberships.get(role="owner")
+    assert (
+        client.post(f"/teams/{team.pk}/members/{alice_membership.pk}/", {"action": "remove"}).status_code
+        == 404
+    )
+    assert client.post(f"/teams/{team.pk}/", {"name": "Mine now"}).status_code == 404
+
+
+def test_outsiders_get_404(client, carol, team):
+    client.force_login(carol)
+    assert client.get(f"/teams/{team.pk}/").status_code == 404
+    assert client.post(f"/teams/{team.pk}/leave/").status_code == 404
+
+
+def test_a_logged_in_colleague_joins_with_the_link(client, alice, carol, team):
+    invitation = Invitation.issue(team, alice)
+    client.force_login(carol)
+    assert "Join the team" in client.get(f"/invitations/{invitation.token}/").content.decode()
+    client.post(f"/invitations/{invitation.token}/")
+    assert team.membership_of(carol).role == "member"
+
+
+def test_a_newcomer_creates_an_account_from_the_link(client, alice, team, django_user_model):
+    invitation = Invitation.issue(team, alice)
+    page = client.get(f"/invitations/{invitation.token}/")
+    assert "Create account and join" in page.content.decode()
+    response = client.post(
+        f"/invitations/{invitation.token}/",
+        {"username": "dave", "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"},
+    )
+    assert response["Location"] == f"/teams/{team.pk}/"
+    dave = django_user_model.objects.get(username="dave")
+    assert team.membership_of(dave) is not None
+    assert client.get(f"/teams/{team.pk}/").status_code == 200
+
+
+def test_an_invitation_works_once(client, alice, carol, django_user_model, team):
+    invitation = Invitation.issue(team, alice)
+    client.force_login(carol)
+    client.post(f"/invitations/{invitation.token}/")
+    client.logout()
+    response = client.post(
+        f"/invitations/{invitation.token}/",
+        {"username": "eve", "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"},
+    )
+    assert response.status_code == 410
+    assert not django_user_model.objects.filter(username="eve").exists()
+
+
+def test_an_invitation_expires(client, alice, carol, team):
+    invitation = Invitation.issue(team, alice)
+    client.force_login(carol)
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        response = client.post(f"/invitations/{invitation.token}/")
+    assert response.status_code == 410
+    assert "no longer works" in response.content.decode()
+    assert team.membership_of(carol) is None
+
+
+def test_a_cancelled_invitation_stops_working(client, alice, carol, team):
+    invitation = Invitation.issue(team, alice)
+    client.force_login(alice)
+    client.post(f"/teams/{team.pk}/invitations/{invitation.pk}/cancel/")
+    client.force_login(carol)
+    assert client.get(f"/invitations/{invitation.token}/").status_code == 410
+
+
+def test_an_owner_removes_a_member(client, alice, bob, team):
+    client.force_login(alice)
+    membership = team.membership_of(bob)
+    client.post(f"/teams/{team.pk}/members/{membership.pk}/", {"action": "remove"})
+    assert team.membership_of(bob) is None
+
+
+def test_ownership_is_handed_over(client, alice, bob, team):
+    client.force_login(alice)
+    client.post(f"/teams/{team.pk}/members/{team.membership_of(bob).pk}/", {"action": "make_owner"})
+    client.post(f"/teams/{team.pk}/members/{team.membership_of(alice).pk}/", {"action": "make_member"})
+    assert team.membership_of(bob).is_owner
+    assert not team.membership_of(alice).is_owner
+
+
+def test_the_last_owner_cannot_leave_or_step_down(client, alice, team):
+    client.force_login(alice)
+    response = client.post(f"/teams/{team.pk}/leave/", follow=True)
+    assert "You are the last owner" in response.content.decode()
+    response = client.post(
+        f"/teams/{team.pk}/members/{team.membership_of(alice).pk}/", {"action": "make_member"}, follow=True
+    )
+    assert "at least one owner" in response.content.decode()
+    assert team.membership_of(alice).is_owner
+
+
+def test_a_user_belongs_to_several_teams(client, alice):
+    Team.found("One", alice)
+    Team.found("Two", alice)
+    client.force_login(alice)
+    page = client.get("/teams/").content.decode()
+    assert "One" in page and "Two" in page
+    assert Membership.objects.filter(user=alice).count() == 2

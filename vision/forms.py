@@ -1,0 +1,378 @@
+"""Forms: they validate what people type and pick, and say what is wrong in plain words."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.db import transaction
+
+from vision import fetch, images
+from vision.models import Profile, Task, TaskImage, Team, Upload
+
+PRESETS = {
+    "one-sentence": ("One sentence", "Describe this image in one sentence."),
+    "alt-text": (
+        "Alt text (≤ 125 characters)",
+        "Write alt text for this image for a web page: one plain sentence of at most 125 characters, "
+        "without starting with 'Image of'.",
+    ),
+    "detailed": (
+        "Detailed description",
+        "Describe this image in detail: the subject, the setting, colours, any people or objects, "
+        "and the mood.",
+    ),
+    "extract-text": (
+        "Extract all text",
+        "Extract all text visible in this image, exactly as written, keeping line breaks. "
+        "If there is no text, say so.",
+    ),
+    "product": (
+        "Product description",
+        "Write a product description for an online shop based on this photo: what the product is, "
+        "its colour, material and notable features, in two or three short sentences.",
+    ),
+}
+DEFAULT_PRESET = "detailed"
+DEFAULT_MAX_TOKENS = 1024
+
+
+def model_choices() -> list[tuple[str, str]]:
+    return [(name, info["label"]) for name, info in settings.FOXWEB_MODELS.items()]
+
+
+def max_images_for(model: str) -> int:
+    info = settings.FOXWEB_MODELS.get(model, {})
+    return min(info.get("max_images", 1), settings.FOXWEB_MAX_IMAGES_PER_TASK)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleImageField, self).clean(item, initial) for item in files]
+
+
+class DescribeForm(forms.Form):
+    files = MultipleImageField(
+        required=False,
+        label="Images from your computer",
+        widget=MultipleFileInput(attrs={"accept": "image/*"}),
+    )
+    uploads = forms.ModelMultipleChoiceField(
+        queryset=Upload.objects.none(), required=False, widget=forms.MultipleHiddenInput
+    )
+    urls = forms.CharField(
+        required=False,
+        label="Image addresses (URLs)",
+        help_text="One per line, starting with http:// or https://.",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://example.com/photo.jpg"}),
+    )
+    model = forms.ChoiceField(label="Model", choices=model_choices)
+    prompt = forms.CharField(
+        label="What should the model do?",
+        max_length=100_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        initial=PRESETS[DEFAULT_PRESET][1],
+        error_messages={"required": "Tell the model what to do with the images."},
+    )
+    system_prompt = forms.CharField(
+        label="System prompt",
+        required=False,
+        max_length=10_000,
+        help_text="Standing instructions placed before everything else, e.g. “You write alt text.”",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    max_tokens = forms.IntegerField(
+        label="Longest answer (tokens)",
+        min_value=16,
+        max_value=64_000,
+        initial=DEFAULT_MAX_TOKENS,
+        help_text="About ¾ of a word per token. At least 16.",
+        error_messages={"required": "Give a longest answer of at least 16 tokens."},
+    )
+    temperature = forms.FloatField(
+        label="Temperature",
+        required=False,
+        min_value=0,
+        max_value=2,
+        help_text="0 gives steady answers, 2 the most varied. Leave empty for the model's default.",
+        widget=forms.NumberInput(attrs={"step": "0.1"}),
+    )
+    team = forms.ModelChoiceField(
+        label="Share with",
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label="Only me",
+        help_text="Members of the team can see the description and its images; only you can change it.",
+    )
+    include_reasoning = forms.BooleanField(label="Include the model's reasoning", required=False)
+    high_detail = forms.BooleanField(
+        label="High detail (small print)",
+        required=False,
+        help_text="Sends larger images so small text can be read. Uses more tokens.",
+    )
+
+    def __init__(self, user, *args, fetch_urls: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fetch_urls = fetch_urls
+        self.fields["uploads"].queryset = Upload.objects.filter(owner=user)
+        self.fields["team"].queryset = Team.objects.filter(memberships__user=user)
+        profile = Profile.of(user)
+        self.fields["model"].initial = profile.default_model or settings.FOXWEB_DEFAULT_MODEL
+        self.fields["team"].initial = profile.default_team_id
+        if profile.default_preset in PRESETS:
+            self.fields["prompt"].initial = PRESETS[profile.default_preset][1]
+        self.new_uploads: list[Upload] = []
+        self.fetched: list[fetch.FetchedImage] = []
+
+    def clean_files(self) -> list:
+        """Check each new file now and keep the good ones, so a later error loses none of them."""
+        problems = []
+        for file in self.cleaned_data.get("files") or []:
+            if file.size > settings.FOXWEB_MAX_UPLOAD_BYTES:
+                limit = settings.FOXWEB_MAX_UPLOAD_BYTES // (1024 * 1024)
+                problems.append(f"{file.name}: the file is larger than {limit} MB.")
+                continue
+            try:
+                self.new_uploads.append(Upload.stage(self.user, file.name, file.read()))
+            except images.ImageError as error:
+                problems.append(f"{file.name}: {error.user_message}")
+        if problems:
+            raise forms.ValidationError(problems)
+        return []
+
+    def clean_urls(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["urls"].splitlines() if line.strip()]
+        problems, urls = [], []
+        for line in lines:
+            try:
+                urls.append(fetch.check_url(line))
+            except fetch.FetchError as error:
+                problems.append(f"{line[:80]}: {error.user_message}")
+        if problems:
+            raise forms.ValidationError(problems)
+        return urls
+
+    def staged_uploads(self) -> list[Upload]:
+        """Every upload this form holds, old and new, to show and keep on a re-rendered form."""
+        if not self.is_bound:
+            chosen = list(self.initial.get("uploads") or [])
+        elif hasattr(self, "cleaned_data") and "uploads" in self.cleaned_data:
+            chosen = list(self.cleaned_data["uploads"])
+        else:
+            ids = [value for value in self.data.getlist("uploads") if value.isdigit()]
+            chosen = list(Upload.objects.filter(owner=self.user, pk__in=ids))
+        return chosen + [upload for upload in self.new_uploads if upload not in chosen]
+
+    def clean(self):
+        data = super().clean()
+        model = data.get("model")
+        count = len(data.get("uploads") or []) + len(self.new_uploads) + len(data.get("urls") or [])
+        if "files" in self.errors or "urls" in self.errors:
+            return data
+        if count == 0:
+            self.add_error(
+                "files", "Add at least one image: pick a file, drop or paste one, or give its address."
+            )
+        elif model:
+            limit = max_images_for(model)
+            if count > limit:
+                label = settings.FOXWEB_MODELS[model]["label"]
+                noun = "image" if limit == 1 else "images"
+                self.add_error(
+                    "model",
+                    f"{label} takes at most {limit} {noun} per description; you gave {count}. "
+                    f"Remove some, or pick another model.",
+                )
+        if self.fetch_urls and not self.errors and data.get("urls"):
+            self._fetch_urls(data["urls"])
+        return data
+
+    def _fetch_urls(self, urls: list[str]) -> None:
+        problems = []
+        for url, result in zip(urls, fetch.fetch_images(urls), strict=True):
+            if isinstance(result, fetch.FetchError):
+                problems.append(f"{url[:80]}: {result.user_message}")
+            else:
+                self.fetched.append(result)
+        if problems:
+            self.add_error("urls", problems)
+
+    def save(self) -> Task:
+        """Prepare every image for the chosen model and create the task (not yet submitted).
+
+        Raises ImageError if an image cannot be prepared; nothing is created then.
+        """
+        data = self.cleaned_data
+        uploads = list(data.get("uploads") or []) + self.new_uploads
+        sources = [(upload.name, "", upload.read()) for upload in uploads]
+        sources += [(item.filename, item.url, item.data) for item in self.fetched]
+        policy = images.policy_for(data["model"], high_detail=data["high_detail"])
+        prepared = images.prepare_images([content for _, _, content in sources], policy)
+        for (name, _, _), result in zip(sources, prepared, strict=True):
+            if isinstance(result, images.ImageError):
+                raise images.ImageError(f"{name}: {result.user_message}")
+        with transaction.atomic():
+            task = Task.objects.create(
+                owner=self.user,
+                model=data["model"],
+                prompt=data["prompt"],
+                system_prompt=data["system_prompt"],
+                max_tokens=data["max_tokens"],
+                temperature=data["temperature"],
+                include_reasoning=data["include_reasoning"],
+                high_detail=data["high_detail"],
+                team=data["team"],
+            )
+            for position, ((name, url, _), result) in enumerate(zip(sources, prepared, strict=True)):
+                TaskImage.from_prepared(task, position, name, url, result)
+        for upload in uploads:
+            upload.delete()
+        Profile.objects.filter(user=self.user).update(default_team=data["team"])  # remembered for next time
+        return task
+
+
+class SetupForm(UserCreationForm):
+    """The first administrator account of a new installation."""
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.is_staff = user.is_superuser = True
+        if commit:
+            user.save()
+        return user
+
+
+def teams_of(user):
+    return Team.objects.filter(memberships__user=user)
+
+
+class ShareForm(forms.ModelForm):
+    """Who besides the owner may see a task."""
+
+    class Meta:
+        model = Task
+        fields = ["team"]
+        labels = {"team": "Share with"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams_of(self.instance.owner)
+        self.fields["team"].empty_label = "Only me"
+
+
+class TeamForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["name"]
+        labels = {"name": "Team name"}
+        error_messages = {"name": {"required": "Give the team a name."}}
+
+
+class JoinForm(UserCreationForm):
+    """A new account, made from a team invitation."""
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username",)
+
+
+class HistoryFilterForm(forms.Form):
+    """The history page's search and filters, read from the query string."""
+
+    q = forms.CharField(label="Search", required=False, widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *Task.Status.choices]
+    )
+    model = forms.ChoiceField(label="Model", required=False)
+    team = forms.ModelChoiceField(
+        label="Team", required=False, queryset=Team.objects.none(), empty_label="Any team"
+    )
+    owner = forms.ChoiceField(
+        label="Owner", required=False, choices=[("", "Anyone"), ("me", "Me"), ("others", "My colleagues")]
+    )
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["team"].queryset = teams_of(user)
+        self.fields["model"].choices = [("", "Any model"), *model_choices()]
+
+    def filter(self, tasks):
+        """Narrow a queryset of tasks by whatever valid filters were given; invalid ones are ignored."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        if data.get("q"):
+            tasks = tasks.search(data["q"])
+        if data.get("status"):
+            tasks = tasks.filter(status=data["status"])
+        if data.get("model"):
+            tasks = tasks.filter(model=data["model"])
+        if data.get("team"):
+            tasks = tasks.filter(team=data["team"])
+        if data.get("owner") == "me":
+            tasks = tasks.filter(owner=self.user)
+        elif data.get("owner") == "others":
+            tasks = tasks.exclude(owner=self.user)
+        if data.get("since"):
+            tasks = tasks.filter(created__date__gte=data["since"])
+        if data.get("until"):
+            tasks = tasks.filter(created__date__lte=data["until"])
+        return tasks
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(self.data.get(name) for name in self.fields)
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = ["default_model", "default_preset", "default_team"]
+        labels = {
+            "default_model": "Model",
+            "default_preset": "Prompt",
+            "default_team": "Share new descriptions with",
+        }
+
+    default_model = forms.ChoiceField(label="Model", required=False)
+    default_preset = forms.ChoiceField(label="Prompt", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["default_model"].choices = [("", "FoxWeb's default"), *model_choices()]
+        self.fields["default_preset"].choices = [("", "FoxWeb's default")] + [
+            (key, label) for key, (label, _) in PRESETS.items()
+        ]
+        self.fields["default_team"].queryset = teams_of(self.instance.user)
+        self.fields["default_team"].empty_label = "Only me"
+
+
+class ConfirmPasswordForm(forms.Form):
+    password = forms.CharField(
+        label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your current password.")
+        return password

@@ -1,0 +1,593 @@
+"""FoxWeb's data: teams, description tasks, their images, and uploads waiting to be described."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.urls import reverse
+from django.utils import timezone
+
+from vision import foxapi, images
+
+# A submit that has not come back after this long was interrupted (say, by a restart).
+SUBMIT_STALE_AFTER = timedelta(minutes=5)
+INVITATION_LIFETIME = timedelta(days=7)
+# Full-text search on PostgreSQL; migration 0002 builds a GIN index on this same expression.
+SEARCH_DOCUMENT = SearchVector("prompt", "answer", config="simple")
+
+
+class Team(models.Model):
+    """People who share their descriptions (and, later, FoxAPI keys)."""
+
+    name = models.CharField(max_length=100)
+    created = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("team_detail", args=[self.pk])
+
+    @classmethod
+    def found(cls, name: str, owner) -> Team:
+        """Create a team with its first owner."""
+        with transaction.atomic():
+            team = cls.objects.create(name=name)
+            Membership.objects.create(team=team, user=owner, role=Membership.Role.OWNER)
+        return team
+
+    def membership_of(self, user) -> Membership | None:
+        return self.memberships.filter(user=user).first() if user.is_authenticated else None
+
+    def owner_count(self) -> int:
+        return self.memberships.filter(role=Membership.Role.OWNER).count()
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MEMBER = "member", "Member"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["joined", "id"]
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
+
+class Invitation(models.Model):
+    """A single-use link that lets one person join a team, until it expires."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField()
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invitation to {self.team}"
+
+    @classmethod
+    def issue(cls, team: Team, by) -> Invitation:
+        now = timezone.now()
+        return cls.objects.create(
+            team=team,
+            created_by=by,
+            token=secrets.token_urlsafe(32),
+            created=now,
+            expires=now + INVITATION_LIFETIME,
+        )
+
+    def get_absolute_url(self) -> str:
+        return reverse("invitation", args=[self.token])
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_at is None and self.expires > timezone.now()
+
+    def accept(self, user) -> bool:
+        """Join the team; False if the link was used or expired meanwhile. Safe against double use."""
+        with transaction.atomic():
+            claimed = Invitation.objects.filter(
+                pk=self.pk, used_at__isnull=True, expires__gt=timezone.now()
+            ).update(used_at=timezone.now(), used_by=user)
+            if not claimed:
+                return False
+            try:
+                with transaction.atomic():
+                    Membership.objects.create(team=self.team, user=user)
+            except IntegrityError:  # already a member: the link is still spent
+                pass
+        return True
+
+
+class ApiKey(models.Model):
+    """A FoxAPI key, personal or a team's, stored encrypted; the plain key is never shown again."""
+
+    class Status(models.TextChoices):
+        UNTESTED = "untested", "Not tested yet"
+        OK = "ok", "Working"
+        REJECTED = "rejected", "Rejected by FoxAPI"
+        NO_BALANCE = "no_balance", "Out of balance"
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    encrypted = models.TextField(editable=False)
+    last_four = models.CharField(max_length=4, editable=False)
+    created = models.DateTimeField(default=timezone.now)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNTESTED)
+    status_changed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(owner__isnull=False, team__isnull=True)
+                | Q(owner__isnull=True, team__isnull=False),
+                name="api_key_is_personal_or_a_teams",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (sk-…{self.last_four})"
+
+
+class Profile(models.Model):
+    """A person's own defaults for the describe form."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    default_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    default_model = models.CharField(max_length=100, blank=True)
+    default_preset = models.CharField(max_length=40, blank=True)
+    default_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    @classmethod
+    def of(cls, user) -> Profile:
+        profile, _ = cls.objects.get_or_create(user=user)
+        return profile
+
+
+class Upload(models.Model):
+    """An image a user has given FoxWeb but not yet described: the original bytes, checked.
+
+    Uploads live between picking files and submitting, so that a form error or a failed
+    submit never loses what was uploaded. They are deleted once a task holds their images.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
+    name = models.CharField(max_length=255)
+    source_url = models.URLField(max_length=2000, blank=True)
+    file = models.FileField(upload_to="uploads/%Y/%m/")
+    thumbnail = models.FileField(upload_to="uploads/thumbs/%Y/%m/")
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=10)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def stage(cls, owner, name: str, data: bytes, source_url: str = "") -> Upload:
+        """Check an image by decoding it, keep the original and a thumbnail; raises ImageError."""
+        preview = images.prepare_image(data, images.SizePolicy(settings.FOXWEB_THUMBNAIL_SIZE, None))
+        upload = cls(
+            owner=owner,
+            name=(name or "image")[:255],
+            source_url=source_url,
+            size=len(data),
+            width=preview.original_width,
+            height=preview.original_height,
+            format=preview.original_format,
+        )
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        upload.file.save(f"{digest}.bin", ContentFile(data), save=False)
+        upload.thumbnail.save(f"{digest}.{preview.format.lower()}", ContentFile(preview.data), save=False)
+        upload.save()
+        return upload
+
+    def read(self) -> bytes:
+        with self.file.open("rb") as handle:
+            return handle.read()
+
+    def delete(self, *args, **kwargs):
+        files = [self.file.name, self.thumbnail.name]
+        result = super().delete(*args, **kwargs)
+        for name in files:
+            if name:
+                default_storage.delete(name)
+        return result
+
+
+class TaskQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TaskQuerySet:
+        """The tasks a user may see: their own, and those shared with a team they belong to.
+
+        Every view that shows a task, its status, its images or an export starts here.
+        """
+        if not user.is_authenticated:
+            return self.none()
+        their_teams = Membership.objects.filter(user=user).values("team_id")
+        return self.filter(Q(owner=user) | Q(team_id__in=their_teams))
+
+    def search(self, text: str) -> TaskQuerySet:
+        """Tasks whose prompt or answer contain every word of `text` (words may be prefixes)."""
+        words = re.findall(r"\w+", text.lower())[:10]
+        if not words:
+            return self
+        if connection.vendor == "postgresql":
+            query = SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw", config="simple")
+            return self.annotate(search_document=SEARCH_DOCUMENT).filter(search_document=query)
+        for word in words:
+            self = self.filter(Q(prompt__icontains=word) | Q(answer__icontains=word))
+        return self
+
+    def active(self) -> TaskQuerySet:
+        return self.filter(status__in=Task.ACTIVE_STATUSES)
+
+
+class Task(models.Model):
+    """One request to describe images, and everything FoxAPI said about it."""
+
+    class Status(models.TextChoices):
+        SUBMITTING = "submitting", "Submitting"
+        PENDING = "pending", "Waiting in line"
+        PROCESSING = "processing", "Describing"
+        COMPLETED = "completed", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.SUBMITTING, Status.PENDING, Status.PROCESSING)
+    TERMINAL_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks", help_text="Shared with"
+    )
+    # Which key paid: one of ours (by reference, never a copy), or the organisation or sandbox key.
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    key_source = models.CharField(max_length=20, blank=True)
+    # The unguessable token of the read-only public link, while the owner keeps it open.
+    share_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    model = models.CharField(max_length=100)
+    prompt = models.TextField()
+    system_prompt = models.TextField(blank=True)
+    max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    include_reasoning = models.BooleanField(default=False)
+    high_detail = models.BooleanField(default=False)
+
+    upstream_id = models.CharField(max_length=200, blank=True, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    answer = models.TextField(blank=True)
+    reasoning = models.TextField(blank=True)
+    finish_reason = models.CharField(max_length=40, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    total_tokens = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    # While a task is active, a problem checking on it (FoxAPI busy, say) is kept here; it is
+    # not a failure of the task itself.
+    check_problem = models.CharField(max_length=500, blank=True)
+
+    created = models.DateTimeField(default=timezone.now)
+    submitted = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    # When FoxAPI was last asked about this task; also the lease that lets one request refresh it.
+    checked = models.DateTimeField(null=True, blank=True)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="task_owner_newest"),
+            models.Index(fields=["team", "-id"], name="task_team_newest"),
+            models.Index(fields=["api_key", "created"], name="task_key_usage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Task {self.pk} ({self.model}, {self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("task_detail", args=[self.pk])
+
+    # Reading state ------------------------------------------------------------------------
+
+    def can_change(self, user) -> bool:
+        """Only the owner changes a task: sharing, public link, retry, deletion."""
+        return user.is_authenticated and self.owner_id == user.pk
+
+    @property
+    def first_line(self) -> str:
+        for line in self.answer.splitlines():
+            text = line.strip().strip("*_#>- ").strip()
+            if text:
+                return text
+        return ""
+
+    def share_publicly(self) -> str:
+        if not self.share_token:
+            self.share_token = secrets.token_urlsafe(32)
+            self.save(update_fields=["share_token"])
+        return self.share_token
+
+    def revoke_public_link(self) -> None:
+        self.share_token = None
+        self.save(update_fields=["share_token"])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in (self.Status.FAILED, self.Status.CANCELLED)
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.finished and self.submitted:
+            return self.finished - self.submitted
+        return None
+
+    def elapsed(self) -> timedelta:
+        return (self.finished or timezone.now()) - (self.submitted or self.created)
+
+    def poll_interval(self) -> float:
+        """Seconds between status checks: quick at first, backing off for long tasks."""
+        first, most = settings.FOXWEB_POLL_FIRST_SECONDS, settings.FOXWEB_POLL_MAX_SECONDS
+        seconds = self.elapsed().total_seconds()
+        return round(min(most, first + max(seconds - 10, 0) / 10), 1)
+
+    def key_secret(self) -> str:
+        """The secret FoxAPI key for this task's calls."""
+        if settings.FOXAPI_API_KEY:
+            return settings.FOXAPI_API_KEY
+        if foxapi.is_sandbox():
+            return foxapi.sandbox_demo_key()
+        return ""
+
+    def vision_request(self) -> foxapi.VisionRequest:
+        return foxapi.VisionRequest(
+            model=self.model,
+            prompt=self.prompt,
+            image_urls=[image.data_uri() for image in self.images.all()],
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            system_prompt=self.system_prompt,
+            include_reasoning=self.include_reasoning,
+        )
+
+    # Changing state -----------------------------------------------------------------------
+
+    def submit(self) -> None:
+        """Send the task to FoxAPI; on failure the task says why and can be retried."""
+        self.status = self.Status.SUBMITTING
+        self.error_code = self.error_message = self.check_problem = ""
+        self.finished = None
+        self.save(update_fields=["status", "error_code", "error_message", "check_problem", "finished"])
+        try:
+            state = foxapi.client().submit_vision_task(self.vision_request(), api_key=self.key_secret())
+        except foxapi.FoxAPIError as error:
+            self.fail(error.short_code, error.user_message)
+            return
+        self.upstream_id = state.id
+        self.submitted = self.checked = timezone.now()
+        self.save(update_fields=["upstream_id", "submitted", "checked"])
+        self.apply(state)
+
+    def fail(self, code: str, message: str) -> None:
+        self.status = self.Status.FAILED
+        self.error_code = code[:100]
+        self.error_message = message
+        self.check_problem = ""
+        self.finished = timezone.now()
+        self.save(update_fields=["status", "error_code", "error_message", "check_problem", "finished"])
+
+    def apply(self, state: foxapi.TaskState) -> None:
+        """Store what FoxAPI reported about this task."""
+        fields = ["status", "progress", "check_problem"]
+        self.status = state.status
+        self.progress = state.progress
+        self.check_problem = ""
+        if state.status == self.Status.COMPLETED:
+            usage = state.usage
+            self.answer = state.answer
+            self.reasoning = state.reasoning
+            self.finish_reason = state.completion.finish_reason if state.completion else ""
+            self.prompt_tokens = usage.prompt_tokens
+            self.completion_tokens = usage.completion_tokens
+            self.total_tokens = usage.total_tokens
+            fields += ["answer", "reasoning", "finish_reason", "prompt_tokens", "completion_tokens"]
+            fields += ["total_tokens"]
+        if state.status in (self.Status.FAILED, self.Status.CANCELLED):
+            self.error_code = state.error_code[:100] or state.status
+            self.error_message = plain_task_error(state)
+            fields += ["error_code", "error_message"]
+        if state.is_terminal:
+            self.finished = timezone.now()
+            fields.append("finished")
+        self.save(update_fields=fields)
+
+    def claim_refresh(self) -> bool:
+        """Take the right to ask FoxAPI about this task now; only one request gets it.
+
+        A single conditional UPDATE: it succeeds only if nobody checked within the poll
+        interval, and it marks the task checked, so concurrent requests see it as fresh.
+        """
+        now = timezone.now()
+        due = now - timedelta(seconds=self.poll_interval())
+        claimed = (
+            Task.objects.filter(pk=self.pk, status__in=self.ACTIVE_STATUSES)
+            .exclude(upstream_id="")
+            .filter(Q(checked__isnull=True) | Q(checked__lte=due))
+            .update(checked=now)
+        )
+        if claimed:
+            self.checked = now
+        return bool(claimed)
+
+    def refresh_if_due(self) -> None:
+        """Bring the task up to date from FoxAPI when its stored state is older than the poll interval."""
+        if self.status == self.Status.SUBMITTING:
+            if timezone.now() - self.created > SUBMIT_STALE_AFTER and not self.upstream_id:
+                self.fail(
+                    "interrupted",
+                    "The submission was interrupted before FoxAPI confirmed it. Please try again.",
+                )
+            return
+        if not self.is_active or not self.claim_refresh():
+            return
+        try:
+            state = foxapi.client().get_task(self.upstream_id, api_key=self.key_secret())
+        except foxapi.TaskNotFound:
+            self.fail("not_found", "FoxAPI no longer has a record of this task. Please try again.")
+        except (foxapi.KeyRejected, foxapi.QuotaExhausted) as error:
+            self.fail(error.short_code, error.user_message)
+        except foxapi.FoxAPIError as error:
+            self.check_problem = f"Could not check on the task just now: {error.user_message}"[:500]
+            self.save(update_fields=["check_problem"])
+        else:
+            self.apply(state)
+
+
+def plain_task_error(state: foxapi.TaskState) -> str:
+    if state.status == "cancelled":
+        return "FoxAPI cancelled this task before it finished."
+    if state.error_message:
+        return f"The model could not describe the image: {state.error_message}"
+    return "The model could not describe the image. Please try again."
+
+
+def _image_path(instance: TaskImage, filename: str) -> str:
+    return f"images/{filename[:2]}/{filename}"
+
+
+class TaskImage(models.Model):
+    """One image of a task: what the user gave, and the prepared copy sent to FoxAPI."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField(default=0)
+    name = models.CharField(max_length=255)
+    source_url = models.URLField(max_length=2000, blank=True)
+    original_width = models.PositiveIntegerField()
+    original_height = models.PositiveIntegerField()
+    original_bytes = models.PositiveIntegerField()
+    original_format = models.CharField(max_length=10)
+    file = models.FileField(upload_to=_image_path)
+    thumbnail = models.FileField(upload_to=_image_path)
+    mime_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def from_prepared(cls, task: Task, position: int, name: str, source_url: str, prepared) -> TaskImage:
+        """Store a prepared image; identical images share one file (content-addressed)."""
+        image = cls(
+            task=task,
+            position=position,
+            name=name[:255],
+            source_url=source_url,
+            original_width=prepared.original_width,
+            original_height=prepared.original_height,
+            original_bytes=prepared.original_bytes,
+            original_format=prepared.original_format,
+            mime_type=prepared.mime_type,
+            width=prepared.width,
+            height=prepared.height,
+            bytes=prepared.byte_size,
+            sha256=prepared.sha256,
+        )
+        image.file.name = _store(f"{prepared.sha256}.{prepared.format.lower()}", prepared.data)
+        thumb_ext = prepared.thumbnail_mime_type.split("/")[-1]
+        image.thumbnail.name = _store(f"{prepared.sha256}-thumb.{thumb_ext}", prepared.thumbnail)
+        image.save()
+        return image
+
+    def read(self) -> bytes:
+        with self.file.open("rb") as handle:
+            return handle.read()
+
+    def data_uri(self) -> str:
+        return f"data:{self.mime_type};base64,{base64.b64encode(self.read()).decode('ascii')}"
+
+    @property
+    def was_resized(self) -> bool:
+        return (self.width, self.height) != (self.original_width, self.original_height)
+
+
+@receiver(post_delete, sender=TaskImage)
+def _remove_unused_files(sender, instance: TaskImage, **kwargs) -> None:
+    """Identical images share files, so a file goes only with the last image that uses it."""
+    for name in (instance.file.name, instance.thumbnail.name):
+        if name and not TaskImage.objects.filter(Q(file=name) | Q(thumbnail=name)).exists():
+            default_storage.delete(name)
+
+
+def _store(filename: str, data: bytes) -> str:
+    path = _image_path(None, filename)
+    if not default_storage.exists(path):
+        path = default_storage.save(path, ContentFile(data))
+    return path

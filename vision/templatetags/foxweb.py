@@ -1,0 +1,43 @@
+"""Template filters: model output rendered as sanitised HTML, durations in words."""
+
+from datetime import timedelta
+
+import nh3
+from django import template
+from django.utils.safestring import mark_safe
+from markdown_it import MarkdownIt
+
+register = template.Library()
+
+# Model output is never trusted as HTML: raw HTML in it is escaped by the parser, and what the
+# Markdown makes is cleaned again against a short allow-list.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True})
+_ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "a", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+
+
+@register.filter
+def render_answer(text: str) -> str:
+    html = _markdown.render(text or "")
+    clean = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return mark_safe(clean)
+
+
+@register.filter
+def seconds(value: timedelta | None) -> str:
+    """A duration as people say it: "4.2 s", "1 min 5 s"."""
+    if value is None:
+        return ""
+    total = value.total_seconds()
+    if total < 60:
+        return f"{total:.1f} s"
+    minutes, rest = divmod(int(total), 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"

@@ -1,0 +1,61 @@
+"""The account page: password, defaults for the describe form, logging out everywhere."""
+
+from django.contrib import messages
+from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from vision.forms import ConfirmPasswordForm, PreferencesForm
+from vision.models import Profile
+
+
+def _account_page(request, **forms):
+    context = {
+        "preferences_form": PreferencesForm(instance=Profile.of(request.user)),
+        "password_form": PasswordChangeForm(request.user),
+        "everywhere_form": ConfirmPasswordForm(request.user),
+        **forms,
+    }
+    return render(request, "vision/account.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def account(request):
+    if request.method == "POST":
+        form = PreferencesForm(request.POST, instance=Profile.of(request.user))
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Your defaults are saved.")
+            return redirect("account")
+        return _account_page(request, preferences_form=form)
+    return _account_page(request)
+
+
+@require_POST
+def change_password(request):
+    form = PasswordChangeForm(request.user, request.POST)
+    if form.is_valid():
+        user = form.save()
+        update_session_auth_hash(request, user)  # stay logged in here; other sessions end
+        messages.success(request, "Your password is changed. Other devices were logged out.")
+        return redirect("account")
+    return _account_page(request, password_form=form)
+
+
+@require_POST
+def logout_everywhere(request):
+    """End every session of this account, this one included.
+
+    Django ties each session to a hash of the password; re-hashing the same password with a
+    fresh salt changes that hash, so every existing session stops being valid at once.
+    """
+    form = ConfirmPasswordForm(request.user, request.POST)
+    if not form.is_valid():
+        return _account_page(request, everywhere_form=form)
+    user = request.user
+    user.set_password(form.cleaned_data["password"])
+    user.save(update_fields=["password"])
+    logout(request)
+    messages.success(request, "You are logged out on every device. Log in again to continue.")
+    return redirect("login")

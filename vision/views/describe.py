@@ -1,0 +1,125 @@
+"""The describe page and the uploads it stages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from vision import images
+from vision.forms import PRESETS, DescribeForm, max_images_for
+from vision.models import Upload
+from vision.views.common import file_response, get_task_for_user
+
+
+def _describe_context(form: DescribeForm, quiet: bool = False) -> dict:
+    return {
+        "form": form,
+        "quiet": quiet,
+        "staged": form.staged_uploads(),
+        "presets": PRESETS,
+        "max_upload_mb": settings.FOXWEB_MAX_UPLOAD_BYTES // (1024 * 1024),
+        "model_options": [
+            {"name": name, "label": info["label"], "limit": max_images_for(name)}
+            for name, info in settings.FOXWEB_MODELS.items()
+        ],
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def describe(request):
+    """The home page: the describe form. Without JavaScript, presets and removals post here too."""
+    template = "vision/describe.html#describe-form" if request.htmx else "vision/describe.html"
+    if request.method == "GET":
+        form = DescribeForm(request.user, initial=_again_initial(request))
+        return render(request, template, _describe_context(form))
+
+    if "describe" not in request.POST:
+        # A preset or a "remove" button pressed without JavaScript: edit the form, keep the rest.
+        data = request.POST.copy()
+        preset = PRESETS.get(data.get("preset", ""))
+        if preset:
+            data["prompt"] = preset[1]
+        removed = data.get("remove_upload", "")
+        if removed:
+            Upload.objects.filter(owner=request.user, pk=removed if removed.isdigit() else 0).delete()
+            data.setlist("uploads", [value for value in data.getlist("uploads") if value != removed])
+        form = DescribeForm(request.user, data, request.FILES, fetch_urls=False)
+        form.is_valid()  # keeps any newly chosen files as uploads
+        return render(request, template, _describe_context(form, quiet=True))
+
+    form = DescribeForm(request.user, request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            task = form.save()
+        except images.ImageError as error:
+            form.add_error("files", error.user_message)
+        else:
+            task.submit()
+            if request.htmx:
+                return HttpResponseClientRedirect(task.get_absolute_url())
+            return redirect(task)
+    if "uploads" in form.errors or "team" in form.errors:  # only tampered requests name others' things
+        return HttpResponseBadRequest("Unknown upload or team.")
+    return render(request, template, _describe_context(form))
+
+
+def _again_initial(request) -> dict:
+    """ "Describe again": the same images and settings of a task the user may see."""
+    task_id = request.GET.get("again", "")
+    if not task_id.isdigit():
+        return {}
+    task = get_task_for_user(request, int(task_id))
+    uploads = [
+        Upload.stage(request.user, image.name, image.read(), source_url=image.source_url)
+        for image in task.images.all()
+    ]
+    return {
+        "uploads": uploads,
+        "model": task.model,
+        "prompt": task.prompt,
+        "system_prompt": task.system_prompt,
+        "max_tokens": task.max_tokens,
+        "temperature": task.temperature,
+        "include_reasoning": task.include_reasoning,
+        "high_detail": task.high_detail,
+    }
+
+
+@require_POST
+def upload_create(request):
+    """Stage one image picked, dropped or pasted on the describe page (JavaScript path)."""
+    file = request.FILES.get("file")
+    if file is None:
+        return HttpResponseBadRequest("No file.")
+    error = ""
+    upload = None
+    if file.size > settings.FOXWEB_MAX_UPLOAD_BYTES:
+        error = f"The file is larger than {settings.FOXWEB_MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+    else:
+        try:
+            upload = Upload.stage(request.user, file.name, file.read())
+        except images.ImageError as exc:
+            error = exc.user_message
+    status = 200 if upload else 422
+    return render(
+        request,
+        "vision/describe.html#staged-upload",
+        {"upload": upload, "error": error, "name": file.name},
+        status=status,
+    )
+
+
+@require_POST
+def upload_delete(request, upload_id: int):
+    upload = get_object_or_404(Upload, pk=upload_id, owner=request.user)
+    upload.delete()
+    return HttpResponse("")
+
+
+@require_GET
+def upload_thumbnail(request, upload_id: int):
+    upload = get_object_or_404(Upload, pk=upload_id, owner=request.user)
+    return file_response(upload.thumbnail)
