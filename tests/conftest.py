@@ -1,6 +1,10 @@
+import logging
+
 import pytest
 from django.conf import settings as django_settings
+from django.core.handlers.base import BaseHandler
 
+from tests.factories import TEST_KEY
 from vision import sandbox
 
 
@@ -19,6 +23,34 @@ def _isolated(settings, tmp_path):
     sandbox.clear_faults()
     yield
     sandbox.clear_faults()
+
+
+def _scanned(chunks, path, leaks):
+    for chunk in chunks:
+        if TEST_KEY.encode() in chunk:
+            leaks.append(path)
+        yield chunk
+
+
+@pytest.fixture(autouse=True)
+def _the_test_key_never_leaks(monkeypatch, caplog):
+    """Every response body of every test, and every log line, is searched for the test API key."""
+    caplog.set_level(logging.DEBUG)
+    leaks = []
+    original = BaseHandler.get_response
+
+    def get_response(self, request):
+        response = original(self, request)
+        if response.streaming:
+            response.streaming_content = _scanned(response.streaming_content, request.path, leaks)
+        elif TEST_KEY.encode() in response.content:
+            leaks.append(request.path)
+        return response
+
+    monkeypatch.setattr(BaseHandler, "get_response", get_response)
+    yield leaks
+    assert leaks == [], f"The API key appeared in the response of {leaks}"
+    assert TEST_KEY not in caplog.text, "The API key appeared in a log line"
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
-"""Small builders for tests: images made in memory, users, data URIs."""
+"""Small builders for tests: images made in memory, tasks, data URIs, a recognisable API key."""
 
 import base64
 import io
 
 from PIL import Image
+
+# An API key the sandbox accepts, unmistakable in any page, log or export it must never reach.
+TEST_KEY = "sk-test-Zq8v3LxW9kP2mN7rT4yB1c6d"
 
 
 def image_bytes(size=(60, 40), colour=(200, 30, 30), fmt="PNG", mode="RGB") -> bytes:
@@ -29,7 +32,12 @@ def make_task(owner, *, submit=True, image_count=1, **fields):
     from vision import images
     from vision.models import Task, TaskImage
 
-    defaults = {"model": "claude-opus-4-7", "prompt": "Describe it.", "max_tokens": 300}
+    defaults = {
+        "model": "claude-opus-4-7",
+        "prompt": "Describe it.",
+        "max_tokens": 300,
+        "key_source": "sandbox",
+    }
     task = Task.objects.create(owner=owner, **{**defaults, **fields})
     policy = images.policy_for(task.model)
     for position in range(image_count):

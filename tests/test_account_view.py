@@ -11,9 +11,7 @@ pytestmark = pytest.mark.django_db
 def test_defaults_are_saved_and_used_by_the_describe_form(client, alice):
     team = Team.found("Shop", alice)
     client.force_login(alice)
-    client.post(
-        "/account/", {"default_model": "gpt-5.5", "default_preset": "alt-text", "default_team": team.pk}
-    )
+    client.post("/account/", {"default_model": "gpt-5.5", "default_preset": "alt-text", "default_team": team.pk})
     profile = Profile.of(alice)
     assert (profile.default_model, profile.default_preset, profile.default_team) == (
         "gpt-5.5",
@@ -38,6 +36,7 @@ def test_the_last_team_chosen_on_the_describe_form_is_remembered(client, alice):
             "model": "claude-opus-4-7",
             "prompt": "Describe",
             "max_tokens": "300",
+            "key": "sandbox",
             "team": team.pk,
             "files": [upload_file()],
         },

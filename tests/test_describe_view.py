@@ -21,6 +21,7 @@ def form_data(**overrides):
         "prompt": "Describe this image in one sentence.",
         "max_tokens": "1024",
         "urls": "",
+        "key": "sandbox",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
@@ -252,9 +253,7 @@ def test_a_preset_fills_the_prompt_without_javascript(alice_client):
 
 
 def test_remove_works_without_javascript(alice_client):
-    first = alice_client.post(
-        "/", edit_data(preset="one-sentence", files=[upload_file("a.png"), upload_file("b.png")])
-    )
+    first = alice_client.post("/", edit_data(preset="one-sentence", files=[upload_file("a.png"), upload_file("b.png")]))
     ids = staged_ids(first)
     second = alice_client.post("/", edit_data(remove_upload=ids[0], uploads=ids))
     assert staged_ids(second) == ids[1:]

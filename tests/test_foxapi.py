@@ -204,15 +204,10 @@ def test_another_keys_task_is_not_found(api):
 
 def test_a_validation_error_carries_the_services_message(api):
     with pytest.raises(foxapi.RequestRejected) as caught:
-        api.submit_vision_task(
-            request(model="nemotron-3-nano-omni", image_urls=[data_uri()] * 2), api_key=KEY
-        )
+        api.submit_vision_task(request(model="nemotron-3-nano-omni", image_urls=[data_uri()] * 2), api_key=KEY)
     error = caught.value
     assert (error.status, error.code) == (422, "model_rule_violation")
-    assert (
-        error.user_message
-        == "FoxAPI could not accept this request: model nemotron-3-nano-omni accepts 1 image"
-    )
+    assert error.user_message == "FoxAPI could not accept this request: model nemotron-3-nano-omni accepts 1 image"
     assert error.short_code == "model_rule_violation"
 
 
@@ -227,9 +222,7 @@ def test_a_failed_task_reports_its_error(api):
 
 def test_an_error_message_never_repeats_the_key():
     def echo(req):
-        return httpx.Response(
-            422, json={"error": {"message": f"bad key {KEY} here", "type": "invalid_request_error"}}
-        )
+        return httpx.Response(422, json={"error": {"message": f"bad key {KEY} here", "type": "invalid_request_error"}})
 
     client = FoxAPIClient("https://foxapi.test", transport=httpx.MockTransport(echo))
     with pytest.raises(foxapi.RequestRejected) as caught:
@@ -372,9 +365,7 @@ def test_every_field_is_read_defensively():
             "status": "weird",
             "progress": "57",
             "created": "not a time",
-            "results": [
-                {"choices": [{"message": {"content": [{"type": "text", "text": "Hi"}]}}], "usage": None}
-            ],
+            "results": [{"choices": [{"message": {"content": [{"type": "text", "text": "Hi"}]}}], "usage": None}],
             "error": "oops",
             "usage": [],
         }

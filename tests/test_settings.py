@@ -13,9 +13,7 @@ from foxweb.settings import envbool, envfloat, envint, envlist
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"), [("1", True), ("True", True), ("yes", True), ("off", False), ("", False)]
-)
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("True", True), ("yes", True), ("off", False), ("", False)])
 def test_envbool_reads_the_usual_spellings(monkeypatch, raw, expected):
     monkeypatch.setenv("FOXWEB_FLAG", raw)
     assert envbool("FOXWEB_FLAG", "false") is expected
@@ -93,9 +91,7 @@ def test_production_refuses_private_url_fetching():
 
 
 def test_production_starts_with_its_own_secrets():
-    result = load_settings(
-        DEBUG="false", SECRET_KEY="s" * 50, FOXWEB_ENCRYPTION_KEYS="x", ALLOWED_HOSTS="fox.example"
-    )
+    result = load_settings(DEBUG="false", SECRET_KEY="s" * 50, FOXWEB_ENCRYPTION_KEYS="x", ALLOWED_HOSTS="fox.example")
     assert result.returncode == 0, result.stderr
 
 

@@ -39,10 +39,7 @@ def test_a_member_cannot_invite_or_manage(client, bob, team):
     client.force_login(bob)
     assert client.post(f"/teams/{team.pk}/invite/").status_code == 404
     alice_membership = team.memberships.get(role="owner")
-    assert (
-        client.post(f"/teams/{team.pk}/members/{alice_membership.pk}/", {"action": "remove"}).status_code
-        == 404
-    )
+    assert client.post(f"/teams/{team.pk}/members/{alice_membership.pk}/", {"action": "remove"}).status_code == 404
     assert client.post(f"/teams/{team.pk}/", {"name": "Mine now"}).status_code == 404
 
 

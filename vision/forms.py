@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 
-from vision import fetch, images
-from vision.models import Profile, Task, TaskImage, Team, Upload
+from vision import fetch, foxapi, images
+from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, Task, TaskImage, Team, Upload
 
 PRESETS = {
     "one-sentence": ("One sentence", "Describe this image in one sentence."),
@@ -20,13 +20,11 @@ PRESETS = {
     ),
     "detailed": (
         "Detailed description",
-        "Describe this image in detail: the subject, the setting, colours, any people or objects, "
-        "and the mood.",
+        "Describe this image in detail: the subject, the setting, colours, any people or objects, and the mood.",
     ),
     "extract-text": (
         "Extract all text",
-        "Extract all text visible in this image, exactly as written, keeping line breaks. "
-        "If there is no text, say so.",
+        "Extract all text visible in this image, exactly as written, keeping line breaks. If there is no text, say so.",
     ),
     "product": (
         "Product description",
@@ -45,6 +43,19 @@ def model_choices() -> list[tuple[str, str]]:
 def max_images_for(model: str) -> int:
     info = settings.FOXWEB_MODELS.get(model, {})
     return min(info.get("max_images", 1), settings.FOXWEB_MAX_IMAGES_PER_TASK)
+
+
+def key_choices(user) -> list[tuple[str, str]]:
+    """The keys a user may pay with, as form choices: theirs, their teams', the organisation's."""
+    choices = []
+    for key in ApiKey.objects.usable_by(user).select_related("team"):
+        whose = key.team.name if key.team_id else "personal"
+        choices.append((f"key:{key.pk}", f"{key.name} ({whose}, {key.masked})"))
+    if settings.FOXAPI_API_KEY:
+        choices.append((KEY_ORGANISATION, "Organisation key"))
+    if foxapi.is_sandbox():
+        choices.append((KEY_SANDBOX, "Sandbox demo key (free, answers are simulated)"))
+    return choices
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -112,6 +123,10 @@ class DescribeForm(forms.Form):
         empty_label="Only me",
         help_text="Members of the team can see the description and its images; only you can change it.",
     )
+    key = forms.ChoiceField(
+        label="Pay with",
+        error_messages={"required": "Add a FoxAPI key on the Keys page first, or ask your administrator for one."},
+    )
     include_reasoning = forms.BooleanField(label="Include the model's reasoning", required=False)
     high_detail = forms.BooleanField(
         label="High detail (small print)",
@@ -128,6 +143,13 @@ class DescribeForm(forms.Form):
         profile = Profile.of(user)
         self.fields["model"].initial = profile.default_model or settings.FOXWEB_DEFAULT_MODEL
         self.fields["team"].initial = profile.default_team_id
+        self.fields["key"].choices = key_choices(user)
+        values = [value for value, _ in self.fields["key"].choices]
+        preferred = f"key:{profile.default_key_id}"
+        organisation_first = [KEY_ORGANISATION, KEY_SANDBOX] if KEY_ORGANISATION in values else [KEY_SANDBOX]
+        self.fields["key"].initial = next(
+            (value for value in [preferred, *organisation_first, *values] if value in values), None
+        )
         if profile.default_preset in PRESETS:
             self.fields["prompt"].initial = PRESETS[profile.default_preset][1]
         self.new_uploads: list[Upload] = []
@@ -179,9 +201,7 @@ class DescribeForm(forms.Form):
         if "files" in self.errors or "urls" in self.errors:
             return data
         if count == 0:
-            self.add_error(
-                "files", "Add at least one image: pick a file, drop or paste one, or give its address."
-            )
+            self.add_error("files", "Add at least one image: pick a file, drop or paste one, or give its address.")
         elif model:
             limit = max_images_for(model)
             if count > limit:
@@ -205,6 +225,13 @@ class DescribeForm(forms.Form):
                 self.fetched.append(result)
         if problems:
             self.add_error("urls", problems)
+
+    def _paying_key(self) -> dict:
+        choice = self.cleaned_data["key"]
+        if choice.startswith("key:"):
+            api_key = ApiKey.objects.usable_by(self.user).get(pk=int(choice[4:]))
+            return {"api_key": api_key, "key_source": "key"}
+        return {"api_key": None, "key_source": choice}
 
     def save(self) -> Task:
         """Prepare every image for the chosen model and create the task (not yet submitted).
@@ -231,6 +258,7 @@ class DescribeForm(forms.Form):
                 include_reasoning=data["include_reasoning"],
                 high_detail=data["high_detail"],
                 team=data["team"],
+                **self._paying_key(),
             )
             for position, ((name, url, _), result) in enumerate(zip(sources, prepared, strict=True)):
                 TaskImage.from_prepared(task, position, name, url, result)
@@ -293,13 +321,9 @@ class HistoryFilterForm(forms.Form):
     """The history page's search and filters, read from the query string."""
 
     q = forms.CharField(label="Search", required=False, widget=forms.TextInput(attrs={"type": "search"}))
-    status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any status"), *Task.Status.choices]
-    )
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *Task.Status.choices])
     model = forms.ChoiceField(label="Model", required=False)
-    team = forms.ModelChoiceField(
-        label="Team", required=False, queryset=Team.objects.none(), empty_label="Any team"
-    )
+    team = forms.ModelChoiceField(label="Team", required=False, queryset=Team.objects.none(), empty_label="Any team")
     owner = forms.ChoiceField(
         label="Owner", required=False, choices=[("", "Anyone"), ("me", "Me"), ("others", "My colleagues")]
     )
@@ -376,3 +400,80 @@ class ConfirmPasswordForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your current password.")
         return password
+
+
+class ApiKeyForm(forms.Form):
+    """Add a FoxAPI key: tested with FoxAPI before it is saved, then encrypted."""
+
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        help_text="Something to recognise it by, e.g. “Marketing budget”.",
+        error_messages={"required": "Give the key a name."},
+    )
+    secret = forms.CharField(
+        label="API key",
+        max_length=500,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}, render_value=False),
+        help_text="Starts with sk-. It is encrypted, and never shown again, not even to you.",
+        error_messages={"required": "Paste the key from your FoxAPI account."},
+    )
+    holder = forms.ChoiceField(label="Whose key", help_text="A team key can be used by every member of the team.")
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        owned = Team.objects.filter(memberships__user=user, memberships__role="owner")
+        self.fields["holder"].choices = [("personal", "Mine (personal)")] + [
+            (f"team:{team.pk}", f"The team “{team.name}”") for team in owned
+        ]
+        self.status = ApiKey.Status.UNTESTED
+        self.notice = ""
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data["secret"]
+        if any(character.isspace() for character in secret):
+            raise forms.ValidationError("The key has spaces in it. Copy it again, without spaces.")
+        if not secret.startswith("sk-") or len(secret) < 8:
+            raise forms.ValidationError("That does not look like a FoxAPI key: those start with sk-.")
+        return secret
+
+    def clean(self):
+        data = super().clean()
+        if "secret" in data:
+            self._test_with_foxapi(data["secret"])
+        return data
+
+    def _test_with_foxapi(self, secret: str) -> None:
+        """One cheap call tells whether FoxAPI takes the key; a refused key is not saved."""
+        try:
+            foxapi.client().check_key(secret)
+        except foxapi.KeyRejected:
+            self.add_error("secret", "FoxAPI did not accept this key. Check that you copied all of it.")
+        except foxapi.QuotaExhausted:
+            self.status = ApiKey.Status.NO_BALANCE
+            self.notice = "FoxAPI accepted the key, but its account has no balance left. Top it up to use it."
+        except foxapi.FoxAPIError:
+            self.notice = "FoxAPI could not be reached to test the key, so it was saved as untested."
+        else:
+            self.status = ApiKey.Status.OK
+
+    def save(self) -> ApiKey:
+        holder = self.cleaned_data["holder"]
+        team = Team.objects.get(pk=int(holder[5:])) if holder.startswith("team:") else None
+        return ApiKey.store(
+            name=self.cleaned_data["name"],
+            secret=self.cleaned_data["secret"],
+            owner=None if team else self.user,
+            team=team,
+            created_by=self.user,
+            status=self.status,
+        )
+
+
+class RenameKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name"]
+        error_messages = {"name": {"required": "Give the key a name."}}

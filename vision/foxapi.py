@@ -82,8 +82,7 @@ class KeyRejected(FoxAPIError):
 
 class QuotaExhausted(FoxAPIError):
     default_message = (
-        "The FoxAPI account behind this key has run out of balance. "
-        "Top it up, or choose another key, and try again."
+        "The FoxAPI account behind this key has run out of balance. Top it up, or choose another key, and try again."
     )
 
 
@@ -119,8 +118,7 @@ class Unreachable(FoxAPIError):
 
 class BadResponse(FoxAPIError):
     default_message = (
-        "FoxAPI sent an answer FoxWeb could not read. Please try again; "
-        "if it keeps happening, tell your administrator."
+        "FoxAPI sent an answer FoxWeb could not read. Please try again; if it keeps happening, tell your administrator."
     )
     retryable = True
 
@@ -391,9 +389,7 @@ class FoxAPIClient:
     def describe_now(self, request: VisionRequest, *, api_key: str) -> Completion:
         """Sync mode: wait for the model and return its ChatCompletion."""
         body = request.body(sync=True, stream=False)
-        response = self._send(
-            "POST", "/v1/llm/generations", api_key=api_key, json=body, timeout=self.sync_timeout
-        )
+        response = self._send("POST", "/v1/llm/generations", api_key=api_key, json=body, timeout=self.sync_timeout)
         data = self._json(response)
         if data.get("object") not in (None, "chat.completion") or "choices" not in data:
             raise BadResponse(detail="sync answer is not a chat.completion")
@@ -447,9 +443,7 @@ class FoxAPIClient:
         attempt = 0
         while True:
             try:
-                response = self.http.request(
-                    method, url, headers=headers, timeout=timeout or self.timeout, **kwargs
-                )
+                response = self.http.request(method, url, headers=headers, timeout=timeout or self.timeout, **kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the service, so even a submit is safe to try again.
                 if attempt < self.max_retries:
@@ -523,9 +517,7 @@ class FoxAPIClient:
             return TaskNotFound(**common)
         if status == 422:
             if common["type"] == "service_unavailable_error":
-                message = (
-                    "This model is unavailable at FoxAPI right now. Try again later or pick another model."
-                )
+                message = "This model is unavailable at FoxAPI right now. Try again later or pick another model."
                 return ServiceError(message, **common)
             message = f"FoxAPI could not accept this request: {detail}" if detail else ""
             return RequestRejected(message, **common)
@@ -543,9 +535,7 @@ class FoxAPIClient:
     def _stream(self, method: str, url: str, *, api_key: str, body=None) -> Iterator[StreamChunk]:
         headers = {**self._headers(api_key), "Accept": "text/event-stream"}
         try:
-            with self.http.stream(
-                method, url, headers=headers, json=body, timeout=self.sync_timeout
-            ) as response:
+            with self.http.stream(method, url, headers=headers, json=body, timeout=self.sync_timeout) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise self._http_error(response, api_key)

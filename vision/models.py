@@ -18,12 +18,17 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
-from vision import foxapi, images
+from vision import foxapi, images, keyvault
 
 # A submit that has not come back after this long was interrupted (say, by a restart).
 SUBMIT_STALE_AFTER = timedelta(minutes=5)
 INVITATION_LIFETIME = timedelta(days=7)
+# Where a task's key came from when it is not one of the stored keys.
+KEY_ORGANISATION = "organisation"
+KEY_SANDBOX = "sandbox"
+KEY_SOURCE_LABELS = {KEY_ORGANISATION: "Organisation key", KEY_SANDBOX: "Sandbox demo key"}
 # Full-text search on PostgreSQL; migration 0002 builds a GIN index on this same expression.
 SEARCH_DOCUMENT = SearchVector("prompt", "answer", config="simple")
 
@@ -121,9 +126,9 @@ class Invitation(models.Model):
     def accept(self, user) -> bool:
         """Join the team; False if the link was used or expired meanwhile. Safe against double use."""
         with transaction.atomic():
-            claimed = Invitation.objects.filter(
-                pk=self.pk, used_at__isnull=True, expires__gt=timezone.now()
-            ).update(used_at=timezone.now(), used_by=user)
+            claimed = Invitation.objects.filter(pk=self.pk, used_at__isnull=True, expires__gt=timezone.now()).update(
+                used_at=timezone.now(), used_by=user
+            )
             if not claimed:
                 return False
             try:
@@ -132,6 +137,18 @@ class Invitation(models.Model):
             except IntegrityError:  # already a member: the link is still spent
                 pass
         return True
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable_by(self, user) -> ApiKeyQuerySet:
+        """Keys a user may pay with: their own and their teams', unless revoked."""
+        their_teams = Membership.objects.filter(user=user).values("team_id")
+        return self.filter(Q(owner=user) | Q(team_id__in=their_teams), revoked__isnull=True)
+
+    def manageable_by(self, user) -> ApiKeyQuerySet:
+        """Keys a user may see on the keys page, rename and revoke: their own and their owned teams'."""
+        owned_teams = Membership.objects.filter(user=user, role=Membership.Role.OWNER).values("team_id")
+        return self.filter(Q(owner=user) | Q(team_id__in=owned_teams))
 
 
 class ApiKey(models.Model):
@@ -148,9 +165,7 @@ class ApiKey(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
     )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     encrypted = models.TextField(editable=False)
     last_four = models.CharField(max_length=4, editable=False)
     created = models.DateTimeField(default=timezone.now)
@@ -159,18 +174,60 @@ class ApiKey(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNTESTED)
     status_changed = models.DateTimeField(null=True, blank=True)
 
+    objects = ApiKeyQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(owner__isnull=False, team__isnull=True)
-                | Q(owner__isnull=True, team__isnull=False),
+                condition=Q(owner__isnull=False, team__isnull=True) | Q(owner__isnull=True, team__isnull=False),
                 name="api_key_is_personal_or_a_teams",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} (sk-…{self.last_four})"
+        return f"{self.name} ({self.masked})"
+
+    @classmethod
+    @sensitive_variables("secret")
+    def store(cls, *, name: str, secret: str, owner=None, team=None, created_by=None, status="untested") -> ApiKey:
+        """Encrypt and save a key; only its last four characters are kept in the clear."""
+        return cls.objects.create(
+            name=name,
+            owner=owner,
+            team=team,
+            created_by=created_by,
+            encrypted=keyvault.encrypt(secret),
+            last_four=secret[-4:],
+            status=status,
+            status_changed=timezone.now(),
+        )
+
+    @property
+    def masked(self) -> str:
+        return f"sk-…{self.last_four}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked is not None
+
+    def secret(self) -> str:
+        """The plain key, for the moment of a FoxAPI call only."""
+        return keyvault.decrypt(self.encrypted)
+
+    def set_status(self, status: str) -> None:
+        if self.status != status:
+            self.status = status
+            self.status_changed = timezone.now()
+            self.save(update_fields=["status", "status_changed"])
+
+    def record_use(self) -> None:
+        now = timezone.now()
+        ApiKey.objects.filter(pk=self.pk).update(last_used=now, status=self.Status.OK, status_changed=now)
+
+    def revoke(self) -> None:
+        self.revoked = timezone.now()
+        self.save(update_fields=["revoked"])
 
 
 class Profile(models.Model):
@@ -180,9 +237,7 @@ class Profile(models.Model):
     default_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     default_model = models.CharField(max_length=100, blank=True)
     default_preset = models.CharField(max_length=40, blank=True)
-    default_key = models.ForeignKey(
-        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    default_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
@@ -295,9 +350,7 @@ class Task(models.Model):
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks", help_text="Shared with"
     )
     # Which key paid: one of ours (by reference, never a copy), or the organisation or sandbox key.
-    api_key = models.ForeignKey(
-        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
-    )
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
     key_source = models.CharField(max_length=20, blank=True)
     # The unguessable token of the read-only public link, while the owner keeps it open.
     share_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
@@ -393,13 +446,42 @@ class Task(models.Model):
         seconds = self.elapsed().total_seconds()
         return round(min(most, first + max(seconds - 10, 0) / 10), 1)
 
+    @property
+    def key_label(self) -> str:
+        if self.api_key_id:
+            return str(self.api_key)
+        return KEY_SOURCE_LABELS.get(self.key_source, "")
+
     def key_secret(self) -> str:
-        """The secret FoxAPI key for this task's calls."""
-        if settings.FOXAPI_API_KEY:
+        """The plain FoxAPI key this task is paid with, decrypted just for the call.
+
+        Raises KeyRejected when that key was revoked or cannot be opened.
+        """
+        if self.api_key_id:
+            if self.api_key.is_revoked:
+                raise foxapi.KeyRejected("The API key chosen for this description was revoked. Pick another key.")
+            try:
+                return self.api_key.secret()
+            except keyvault.UndecryptableKey:
+                raise foxapi.KeyRejected(
+                    "The API key chosen for this description can no longer be read. Ask your administrator."
+                ) from None
+        if self.key_source == KEY_ORGANISATION:
             return settings.FOXAPI_API_KEY
-        if foxapi.is_sandbox():
+        if self.key_source == KEY_SANDBOX:
             return foxapi.sandbox_demo_key()
         return ""
+
+    def _note_key_outcome(self, error: foxapi.FoxAPIError | None) -> None:
+        """Flag a key FoxAPI refused (401) or found empty (402); mark it working after a success."""
+        if not self.api_key_id:
+            return
+        if error is None:
+            self.api_key.record_use()
+        elif isinstance(error, foxapi.KeyRejected) and error.status in (401, 403):
+            self.api_key.set_status(ApiKey.Status.REJECTED)
+        elif isinstance(error, foxapi.QuotaExhausted):
+            self.api_key.set_status(ApiKey.Status.NO_BALANCE)
 
     def vision_request(self) -> foxapi.VisionRequest:
         return foxapi.VisionRequest(
@@ -423,8 +505,10 @@ class Task(models.Model):
         try:
             state = foxapi.client().submit_vision_task(self.vision_request(), api_key=self.key_secret())
         except foxapi.FoxAPIError as error:
+            self._note_key_outcome(error)
             self.fail(error.short_code, error.user_message)
             return
+        self._note_key_outcome(None)
         self.upstream_id = state.id
         self.submitted = self.checked = timezone.now()
         self.save(update_fields=["upstream_id", "submitted", "checked"])
@@ -497,6 +581,7 @@ class Task(models.Model):
         except foxapi.TaskNotFound:
             self.fail("not_found", "FoxAPI no longer has a record of this task. Please try again.")
         except (foxapi.KeyRejected, foxapi.QuotaExhausted) as error:
+            self._note_key_outcome(error)
             self.fail(error.short_code, error.user_message)
         except foxapi.FoxAPIError as error:
             self.check_problem = f"Could not check on the task just now: {error.user_message}"[:500]

@@ -310,9 +310,7 @@ def validate(data: dict) -> tuple[str, str] | None:
         if data.get(flag) is not None and not isinstance(data[flag], bool):
             return f"{flag} must be true or false.", "invalid_parameter"
     max_tokens = data.get("max_tokens")
-    if max_tokens is not None and (
-        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
-    ):
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
         return "max_tokens must be a whole number of at least 1.", "invalid_parameter"
     if model in MAX_TOKENS_REQUIRED and max_tokens is None:
         return f"max_tokens is required for {model}.", "model_rule_violation"
@@ -334,9 +332,7 @@ def _get_task(key: str, task_id: str) -> Reply:
     if row is None:
         return _error(404, "not_found", "Task not found.")
     outcome = json.loads(row["outcome"])
-    return _json_reply(
-        200, _task_json(row["id"], row["model"], row["created"], row["duration"], outcome, time.time())
-    )
+    return _json_reply(200, _task_json(row["id"], row["model"], row["created"], row["duration"], outcome, time.time()))
 
 
 def _remaining(row: sqlite3.Row) -> float:
@@ -504,13 +500,7 @@ def measure(url: str) -> ImageFacts:
         return ImageFacts(readable=False)
     luminance = ImageStat.Stat(small.convert("L")).mean[0]
     facts.brightness = (
-        "dark"
-        if luminance < 60
-        else "dim"
-        if luminance < 110
-        else "bright"
-        if luminance < 190
-        else "very bright"
+        "dark" if luminance < 60 else "dim" if luminance < 110 else "bright" if luminance < 190 else "very bright"
     )
     palette = small.quantize(colors=6, method=Image.Quantize.MEDIANCUT)
     counts = sorted(palette.getcolors(), reverse=True)
@@ -521,9 +511,7 @@ def measure(url: str) -> ImageFacts:
         name = colour_name(rgb)
         shares[name] = shares.get(name, 0) + count
     total = sum(shares.values())
-    facts.colours = [
-        name for name, count in sorted(shares.items(), key=lambda kv: -kv[1]) if count / total >= 0.12
-    ][:3]
+    facts.colours = [name for name, count in sorted(shares.items(), key=lambda kv: -kv[1]) if count / total >= 0.12][:3]
     return facts
 
 
@@ -564,9 +552,7 @@ def simulate(data: dict) -> dict:
             "Simulated reasoning: the sandbox measured each image's size, format, colours and "
             "brightness, then wrote a template sentence from them."
         )
-    prompt_tokens = math.ceil(len(prompt + (data.get("system_prompt") or "")) / 4) + sum(
-        f.tokens for f in facts
-    )
+    prompt_tokens = math.ceil(len(prompt + (data.get("system_prompt") or "")) / 4) + sum(f.tokens for f in facts)
     completion_tokens = math.ceil(len(answer) / 4) + math.ceil(len(reasoning) / 4)
     finish_reason = "stop"
     max_tokens = data.get("max_tokens")
@@ -612,14 +598,10 @@ class SandboxTransport(httpx.BaseTransport):
         body = request.read()
         reply = handle(request.method, request.url.path, dict(request.url.params), request.headers, body)
         if reply.drop:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            )
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
         if isinstance(reply.body, bytes):
             return httpx.Response(reply.status, headers=reply.headers, content=reply.body, request=request)
-        return httpx.Response(
-            reply.status, headers=reply.headers, stream=_IterStream(reply.body), request=request
-        )
+        return httpx.Response(reply.status, headers=reply.headers, stream=_IterStream(reply.body), request=request)
 
 
 class _IterStream(httpx.SyncByteStream):

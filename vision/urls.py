@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from vision.views import account, describe, history, setup, tasks, teams
+from vision.views import account, describe, history, keys, setup, tasks, teams
 
 urlpatterns = [
     path("", describe.describe, name="describe"),
@@ -49,6 +49,11 @@ urlpatterns = [
     path("teams/<int:team_id>/members/<int:member_id>/", teams.team_member, name="team_member"),
     path("teams/<int:team_id>/leave/", teams.team_leave, name="team_leave"),
     path("invitations/<str:token>/", teams.invitation, name="invitation"),
+    # Keys
+    path("keys/", keys.keys, name="keys"),
+    path("keys/<int:key_id>/rename/", keys.key_rename, name="key_rename"),
+    path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key_revoke"),
+    path("keys/<int:key_id>/default/", keys.key_default, name="key_default"),
     # Account
     path("account/", account.account, name="account"),
     path("account/password/", account.change_password, name="change_password"),

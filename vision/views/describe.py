@@ -61,8 +61,9 @@ def describe(request):
             if request.htmx:
                 return HttpResponseClientRedirect(task.get_absolute_url())
             return redirect(task)
-    if "uploads" in form.errors or "team" in form.errors:  # only tampered requests name others' things
-        return HttpResponseBadRequest("Unknown upload or team.")
+    tampered = [name for name in ("uploads", "team") if name in form.errors]
+    if tampered or ("key" in form.errors and request.POST.get("key")):  # others' uploads, teams or keys
+        return HttpResponseBadRequest("Unknown upload, team or key.")
     return render(request, template, _describe_context(form))
 
 
@@ -73,8 +74,7 @@ def _again_initial(request) -> dict:
         return {}
     task = get_task_for_user(request, int(task_id))
     uploads = [
-        Upload.stage(request.user, image.name, image.read(), source_url=image.source_url)
-        for image in task.images.all()
+        Upload.stage(request.user, image.name, image.read(), source_url=image.source_url) for image in task.images.all()
     ]
     return {
         "uploads": uploads,

@@ -32,6 +32,7 @@ EXPORT_FIELDS = [
     "prompt_tokens",
     "completion_tokens",
     "total_tokens",
+    "key",
     "error",
 ]
 
@@ -64,9 +65,7 @@ def history(request):
         "paged": before.isdigit(),
         "query": query.urlencode(),
     }
-    template = (
-        "vision/history.html#results" if request.htmx and not request.htmx.boosted else "vision/history.html"
-    )
+    template = "vision/history.html#results" if request.htmx and not request.htmx.boosted else "vision/history.html"
     return render(request, template, context)
 
 
@@ -97,8 +96,12 @@ def history_export(request, format: str):
     selected = request.GET.getlist("task")
     if selected:
         tasks = tasks.filter(pk__in=_selected_ids(selected))
-    tasks = tasks.order_by("-id").prefetch_related(
-        Prefetch("images", queryset=TaskImage.objects.only("task_id", "position", "name", "source_url"))
+    tasks = (
+        tasks.select_related("api_key")
+        .order_by("-id")
+        .prefetch_related(
+            Prefetch("images", queryset=TaskImage.objects.only("task_id", "position", "name", "source_url"))
+        )
     )
     rows = (_export_row(task) for task in tasks.iterator(chunk_size=EXPORT_CHUNK))
     stamp = timezone.now().strftime("%Y-%m-%d-%H%M")
@@ -127,6 +130,7 @@ def _export_row(task: Task) -> dict:
         "prompt_tokens": task.prompt_tokens,
         "completion_tokens": task.completion_tokens,
         "total_tokens": task.total_tokens,
+        "key": task.key_label,
         "error": task.error_message,
     }
 

@@ -22,9 +22,7 @@ def task_detail(request, task_id: int):
     if task.can_change(request.user):
         context["share_form"] = ShareForm(instance=task)
         if task.share_token:
-            context["public_url"] = request.build_absolute_uri(
-                reverse("shared_task", args=[task.share_token])
-            )
+            context["public_url"] = request.build_absolute_uri(reverse("shared_task", args=[task.share_token]))
     return render(request, "vision/task_detail.html", context)
 
 
@@ -47,17 +45,13 @@ def task_retry(request, task_id: int):
     if task.can_retry:
         task.submit()
     if request.htmx:
-        return render(
-            request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()}
-        )
+        return render(request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()})
     return redirect(task)
 
 
 @require_GET
 def image_file(request, image_id: int, variant: str):
-    image = get_object_or_404(
-        TaskImage.objects.filter(task__in=Task.objects.visible_to(request.user)), pk=image_id
-    )
+    image = get_object_or_404(TaskImage.objects.filter(task__in=Task.objects.visible_to(request.user)), pk=image_id)
     return file_response(image.thumbnail if variant == "thumb" else image.file)
 
 

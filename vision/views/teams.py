@@ -16,9 +16,7 @@ from vision.models import Invitation, Membership, Team
 
 def _get_team_for_member(request, team_id: int) -> tuple[Team, Membership]:
     """The team and the user's membership of it; 404 for teams they are not in."""
-    membership = get_object_or_404(
-        Membership.objects.select_related("team"), team_id=team_id, user=request.user
-    )
+    membership = get_object_or_404(Membership.objects.select_related("team"), team_id=team_id, user=request.user)
     return membership.team, membership
 
 

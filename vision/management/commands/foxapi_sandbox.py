@@ -28,9 +28,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        reply = sandbox.handle(
-            self.command, url.path, dict(parse_qsl(url.query)), _Headers(self.headers), body
-        )
+        reply = sandbox.handle(self.command, url.path, dict(parse_qsl(url.query)), _Headers(self.headers), body)
         if reply.drop:
             self.close_connection = True
             return

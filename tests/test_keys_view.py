@@ -1,0 +1,302 @@
+"""API keys: encrypted at rest, tested on save, masked everywhere, usable by whom they belong to."""
+
+import pytest
+from django.db import connection
+
+from tests.factories import TEST_KEY, make_task, upload_file
+from vision import foxapi, keyvault, sandbox
+from vision.models import ApiKey, Membership, Profile, Task
+
+pytestmark = pytest.mark.django_db
+
+
+def add_key(client, name="Marketing budget", secret=TEST_KEY, holder="personal"):
+    return client.post("/keys/", {"name": name, "secret": secret, "holder": holder})
+
+
+def describe_with(client, key_value, **extra):
+    data = {
+        "describe": "1",
+        "model": "claude-opus-4-7",
+        "prompt": "Describe",
+        "max_tokens": "300",
+        "key": key_value,
+        "files": [upload_file()],
+        **extra,
+    }
+    return client.post("/", data)
+
+
+def test_a_personal_key_is_tested_encrypted_and_shown_masked(client, alice):
+    client.force_login(alice)
+    response = add_key(client)
+    assert response["Location"] == "/keys/"
+    key = ApiKey.objects.get()
+    assert (key.owner, key.team, key.status, key.last_four) == (alice, None, "ok", TEST_KEY[-4:])
+    assert TEST_KEY not in key.encrypted
+    assert key.secret() == TEST_KEY
+    page = client.get("/keys/").content.decode()
+    assert f"sk-…{TEST_KEY[-4:]}" in page
+    assert "Marketing budget" in page
+
+
+def test_the_database_alone_reveals_nothing(client, alice):
+    client.force_login(alice)
+    add_key(client)
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')
+            for row in cursor.fetchall():
+                assert all(TEST_KEY not in str(value) for value in row), table
+
+
+def test_a_rejected_key_is_not_saved(client, alice):
+    client.force_login(alice)
+    response = add_key(client, secret="sk-revoked-1234567890")
+    page = response.content.decode()
+    assert "FoxAPI did not accept this key" in page
+    assert "sk-revoked-1234567890" not in page
+    assert not ApiKey.objects.exists()
+
+
+def test_a_key_that_cannot_be_tested_is_saved_as_untested(client, alice):
+    sandbox.inject_faults([{"drop": True}] * 4)
+    client.force_login(alice)
+    response = add_key(client)
+    key = ApiKey.objects.get()
+    assert key.status == "untested"
+    assert "saved as untested" in client.get(response["Location"]).content.decode()
+
+
+def test_a_key_without_balance_is_saved_and_flagged(client, alice):
+    client.force_login(alice)
+    add_key(client, secret="sk-nobalance-12345678")
+    page = client.get("/keys/").content.decode()
+    assert ApiKey.objects.get().status == "no_balance"
+    assert "Out of balance" in page
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [("", "Paste the key"), ("not a key", "spaces"), ("pk-123456789", "start with sk-")],
+)
+def test_malformed_keys_are_explained(client, alice, secret, message):
+    client.force_login(alice)
+    assert message in add_key(client, secret=secret).content.decode()
+
+
+def test_the_leak_watch_catches_a_key_in_a_page(client, alice, _the_test_key_never_leaks):
+    client.force_login(alice)
+    add_key(client, name=TEST_KEY, secret="")  # the name field is shown again, so the key is too
+    assert _the_test_key_never_leaks == ["/keys/"]
+    _the_test_key_never_leaks.clear()
+
+
+def test_a_team_owner_adds_a_team_key_a_member_uses_it(client, alice, bob, team):
+    client.force_login(alice)
+    add_key(client, name="Shop budget", holder=f"team:{team.pk}")
+    key = ApiKey.objects.get()
+    assert (key.team, key.owner) == (team, None)
+    client.force_login(bob)
+    page = client.get("/").content.decode()
+    assert f'value="key:{key.pk}"' in page
+    response = describe_with(client, f"key:{key.pk}")
+    task = Task.objects.get()
+    assert response["Location"] == f"/tasks/{task.pk}/"
+    assert (task.api_key, task.key_source, task.status) == (key, "key", "completed")
+    key.refresh_from_db()
+    assert key.last_used is not None
+
+
+def test_a_member_cannot_see_rename_or_revoke_a_team_key(client, alice, bob, team):
+    client.force_login(alice)
+    add_key(client, name="Shop budget", holder=f"team:{team.pk}")
+    key = ApiKey.objects.get()
+    client.force_login(bob)
+    page = client.get("/keys/").content.decode()
+    assert "Team keys you can use" in page
+    assert f"/keys/{key.pk}/revoke/" not in page
+    assert client.post(f"/keys/{key.pk}/rename/", {"name": "Mine"}).status_code == 404
+    assert client.post(f"/keys/{key.pk}/revoke/").status_code == 404
+    key.refresh_from_db()
+    assert (key.name, key.revoked) == ("Shop budget", None)
+
+
+def test_a_member_cannot_add_a_key_to_a_team_they_do_not_own(client, bob, team):
+    client.force_login(bob)
+    response = add_key(client, holder=f"team:{team.pk}")
+    assert "Select a valid choice" in response.content.decode()
+    assert not ApiKey.objects.exists()
+
+
+def test_a_non_member_cannot_use_a_team_key_even_by_posting_its_id(client, alice, carol, team):
+    key = ApiKey.store(name="Shop budget", secret=TEST_KEY, team=team, created_by=alice)
+    client.force_login(carol)
+    assert f"key:{key.pk}" not in client.get("/").content.decode()
+    response = describe_with(client, f"key:{key.pk}")
+    assert response.status_code == 400
+    assert not Task.objects.exists()
+
+
+def test_a_revoked_key_stays_on_past_tasks_but_cannot_be_used(client, alice):
+    client.force_login(alice)
+    add_key(client)
+    key = ApiKey.objects.get()
+    describe_with(client, f"key:{key.pk}")
+    client.post(f"/keys/{key.pk}/revoke/")
+    key.refresh_from_db()
+    assert key.is_revoked
+    task = Task.objects.get()
+    assert "Marketing budget" in client.get(f"/tasks/{task.pk}/").content.decode()
+    assert describe_with(client, f"key:{key.pk}").status_code == 400
+    assert f'value="key:{key.pk}"' not in client.get("/").content.decode()
+
+
+def test_renaming_and_choosing_a_default(client, alice):
+    client.force_login(alice)
+    add_key(client, name="First")
+    add_key(client, name="Second")
+    first, second = ApiKey.objects.order_by("id")
+    client.post(f"/keys/{first.pk}/rename/", {"name": "Renamed"})
+    client.post(f"/keys/{second.pk}/default/")
+    first.refresh_from_db()
+    assert first.name == "Renamed"
+    assert Profile.of(alice).default_key == second
+    assert f'<option value="key:{second.pk}" selected>' in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("secret", "status", "words"),
+    [
+        ("sk-expired-12345678", "rejected", "did not accept the API key"),
+        ("sk-nobalance-123456", "no_balance", "balance"),
+    ],
+)
+def test_401_and_402_fail_the_task_plainly_and_flag_the_key(client, alice, secret, status, words):
+    key = ApiKey.store(name="Old", secret=secret, owner=alice, created_by=alice, status="ok")
+    client.force_login(alice)
+    describe_with(client, f"key:{key.pk}")
+    task = Task.objects.get()
+    assert task.status == "failed"
+    assert words in client.get(f"/tasks/{task.pk}/").content.decode()
+    key.refresh_from_db()
+    assert key.status == status
+    assert ("Rejected by FoxAPI" if status == "rejected" else "Out of balance") in client.get("/keys/").content.decode()
+
+
+def test_a_key_rejected_while_a_task_runs_is_flagged(alice, settings):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    settings.FOXAPI_SANDBOX_DURATION = 30
+    key = ApiKey.store(name="K", secret=TEST_KEY, owner=alice, created_by=alice)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = make_task(alice, api_key=key, key_source="key")
+        clock.shift(timedelta(seconds=3))
+        sandbox.inject_faults([{"status": 401, "method": "GET"}])
+        task.refresh_if_due()
+    key.refresh_from_db()
+    assert task.status == "failed"
+    assert key.status == "rejected"
+
+
+def test_the_organisation_key_is_offered_to_everyone(client, alice, settings):
+    settings.FOXAPI_API_KEY = TEST_KEY
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert '<option value="organisation" selected>Organisation key</option>' in page
+    describe_with(client, "organisation")
+    task = Task.objects.get()
+    assert (task.key_source, task.api_key, task.status) == ("organisation", None, "completed")
+    assert "Organisation key" in client.get(f"/tasks/{task.pk}/").content.decode()
+
+
+def test_without_any_key_the_form_says_where_to_add_one(client, alice, settings):
+    settings.FOXAPI_BASE_URL = "https://api.foxapi.invalid"
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert "You have no FoxAPI key yet" in page
+    response = describe_with(client, "")
+    assert "Add a FoxAPI key on the Keys page first" in response.content.decode()
+
+
+def test_usage_per_key_and_team_is_charted(client, alice, team):
+    personal = ApiKey.store(name="Mine", secret=TEST_KEY, owner=alice, created_by=alice)
+    shared = ApiKey.store(name="Shop", secret=TEST_KEY, team=team, created_by=alice)
+    make_task(alice, api_key=personal, key_source="key")
+    make_task(alice, api_key=shared, key_source="key")
+    make_task(alice, api_key=shared, key_source="key")
+    tokens = sum(Task.objects.filter(api_key=shared).values_list("total_tokens", flat=True))
+    client.force_login(alice)
+    page = client.get("/keys/").content.decode()
+    assert f"2 tasks, {tokens} tokens" in page
+    assert "Usage by team" in page
+    assert page.count("<svg") == 3
+    assert "<title>" in page
+
+
+def test_the_keys_page_costs_a_fixed_number_of_queries(client, alice, team, django_assert_max_num_queries):
+    for number in range(6):
+        key = ApiKey.store(name=f"K{number}", secret=TEST_KEY, owner=alice, created_by=alice)
+        make_task(alice, api_key=key, key_source="key", submit=False)
+    client.force_login(alice)
+    with django_assert_max_num_queries(12):
+        client.get("/keys/")
+
+
+def test_encryption_round_trip_and_rotation(settings, alice):
+    from cryptography.fernet import Fernet
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FOXWEB_ENCRYPTION_KEYS = [old]
+    key = ApiKey.store(name="K", secret=TEST_KEY, owner=alice, created_by=alice)
+    before = key.encrypted
+    settings.FOXWEB_ENCRYPTION_KEYS = [new, old]
+    assert key.secret() == TEST_KEY  # old keys still decrypt
+    from django.core.management import call_command
+
+    call_command("rotate_api_keys")
+    key.refresh_from_db()
+    assert key.encrypted != before
+    settings.FOXWEB_ENCRYPTION_KEYS = [new]
+    assert key.secret() == TEST_KEY  # now readable with the newest key alone
+    settings.FOXWEB_ENCRYPTION_KEYS = [old]
+    with pytest.raises(keyvault.UndecryptableKey):
+        key.secret()
+
+
+def test_an_unreadable_key_fails_the_task_with_a_plain_message(alice, settings):
+    from cryptography.fernet import Fernet
+
+    key = ApiKey.store(name="K", secret=TEST_KEY, owner=alice, created_by=alice)
+    settings.FOXWEB_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    task = make_task(alice, api_key=key, key_source="key")
+    assert task.status == "failed"
+    assert "can no longer be read" in task.error_message
+
+
+def test_no_key_in_exports_or_logs(client, alice, caplog):
+    key = ApiKey.store(name="K", secret=TEST_KEY, owner=alice, created_by=alice)
+    make_task(alice, api_key=key, key_source="key")
+    client.force_login(alice)
+    for url in ("/history/export.csv", "/history/export.json"):
+        body = b"".join(client.get(url).streaming_content).decode()
+        assert TEST_KEY not in body
+        assert "K (sk-…" in body
+    assert TEST_KEY not in caplog.text
+
+
+def test_membership_decides_use_of_team_keys(alice, bob, carol, team):
+    key = ApiKey.store(name="Shop", secret=TEST_KEY, team=team, created_by=alice)
+    assert key in ApiKey.objects.usable_by(bob)
+    assert key not in ApiKey.objects.usable_by(carol)
+    assert key in ApiKey.objects.manageable_by(alice)
+    assert key not in ApiKey.objects.manageable_by(bob)
+    Membership.objects.filter(user=bob).delete()
+    assert key not in ApiKey.objects.usable_by(bob)
+
+
+def test_check_key_uses_a_task_id_that_cannot_exist():
+    assert foxapi.client().check_key(TEST_KEY) is True

@@ -1,0 +1,56 @@
+"""Encryption of stored FoxAPI keys: Fernet (AES-128-CBC with HMAC-SHA256), with key rotation.
+
+FOXWEB_ENCRYPTION_KEYS lists Fernet keys: the first encrypts, every one of them decrypts, so a
+new key can be put in front and `manage.py rotate_api_keys` re-encrypts everything with it.
+Without the setting (development only; production refuses to start), one key is derived from
+SECRET_KEY so a fresh checkout works.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
+
+
+class UndecryptableKey(Exception):
+    """A stored key no configured encryption key can open (the keys were changed or lost)."""
+
+
+def _vault() -> MultiFernet:
+    keys = list(settings.FOXWEB_ENCRYPTION_KEYS)
+    if not keys:
+        digest = hashlib.sha256(f"foxweb api keys:{settings.SECRET_KEY}".encode()).digest()
+        keys = [base64.urlsafe_b64encode(digest).decode()]
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except ValueError:
+        raise ImproperlyConfigured(
+            "FOXWEB_ENCRYPTION_KEYS must be Fernet keys: "
+            'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        ) from None
+
+
+@sensitive_variables("secret")
+def encrypt(secret: str) -> str:
+    return _vault().encrypt(secret.encode()).decode("ascii")
+
+
+@sensitive_variables("secret")
+def decrypt(token: str) -> str:
+    try:
+        return _vault().decrypt(token.encode("ascii")).decode()
+    except InvalidToken:
+        raise UndecryptableKey("A stored API key cannot be decrypted with the configured keys.") from None
+
+
+def rotate(token: str) -> str:
+    """The same secret, encrypted with the first (newest) encryption key."""
+    try:
+        return _vault().rotate(token.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise UndecryptableKey("A stored API key cannot be decrypted with the configured keys.") from None
