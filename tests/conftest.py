@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.handlers.base import BaseHandler
 
-from tests.factories import TEST_KEY
+from tests.factories import SECRETS
 from vision import sandbox
 
 
@@ -27,14 +27,14 @@ def _isolated(settings, tmp_path):
 
 def _scanned(chunks, path, leaks):
     for chunk in chunks:
-        if TEST_KEY.encode() in chunk:
+        if any(secret in chunk for secret in SECRETS):
             leaks.append(path)
         yield chunk
 
 
 @pytest.fixture(autouse=True)
 def _the_test_key_never_leaks(monkeypatch, caplog):
-    """Every response body of every test, and every log line, is searched for the test API key."""
+    """Every response body of every test (browser tests too), and every log line, is searched for the test keys."""
     caplog.set_level(logging.DEBUG)
     leaks = []
     original = BaseHandler.get_response
@@ -43,14 +43,14 @@ def _the_test_key_never_leaks(monkeypatch, caplog):
         response = original(self, request)
         if response.streaming:
             response.streaming_content = _scanned(response.streaming_content, request.path, leaks)
-        elif TEST_KEY.encode() in response.content:
+        elif any(secret in response.content for secret in SECRETS):
             leaks.append(request.path)
         return response
 
     monkeypatch.setattr(BaseHandler, "get_response", get_response)
     yield leaks
     assert leaks == [], f"The API key appeared in the response of {leaks}"
-    assert TEST_KEY not in caplog.text, "The API key appeared in a log line"
+    assert not any(secret.decode() in caplog.text for secret in SECRETS), "An API key appeared in a log line"
 
 
 @pytest.fixture

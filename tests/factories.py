@@ -7,6 +7,8 @@ from PIL import Image
 
 # An API key the sandbox accepts, unmistakable in any page, log or export it must never reach.
 TEST_KEY = "sk-test-Zq8v3LxW9kP2mN7rT4yB1c6d"
+TEST_TEAM_KEY = "sk-team-Hx4pQ9wE2rT7yU1iO5aS8dF3"
+SECRETS = (TEST_KEY.encode(), TEST_TEAM_KEY.encode())
 
 
 def image_bytes(size=(60, 40), colour=(200, 30, 30), fmt="PNG", mode="RGB") -> bytes:

@@ -297,3 +297,14 @@ def test_describe_again_is_404_for_someone_elses_task(client, alice, bob):
     task = make_task(bob)
     client.force_login(alice)
     assert client.get(f"/?again={task.pk}").status_code == 404
+
+
+def test_abandoned_uploads_are_cleared_after_a_day(alice_client, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = Upload.stage(alice, "old.png", image_bytes())
+    Upload.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(days=2))
+    alice_client.post("/uploads/", {"file": upload_file("new.png")})
+    assert list(Upload.objects.values_list("name", flat=True)) == ["new.png"]

@@ -362,6 +362,11 @@ class HistoryFilterForm(forms.Form):
     def is_filtered(self) -> bool:
         return any(self.data.get(name) for name in self.fields)
 
+    @property
+    def has_filters(self) -> bool:
+        """Filters beyond the search box, so the page opens the filter panel when any is set."""
+        return any(self.data.get(name) for name in self.fields if name != "q")
+
 
 class PreferencesForm(forms.ModelForm):
     class Meta:

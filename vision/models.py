@@ -25,6 +25,7 @@ from vision import foxapi, images, keyvault
 # A submit that has not come back after this long was interrupted (say, by a restart).
 SUBMIT_STALE_AFTER = timedelta(minutes=5)
 INVITATION_LIFETIME = timedelta(days=7)
+UPLOAD_LIFETIME = timedelta(days=1)
 # Where a task's key came from when it is not one of the stored keys.
 KEY_ORGANISATION = "organisation"
 KEY_SANDBOX = "sandbox"
@@ -289,6 +290,8 @@ class Upload(models.Model):
         upload.file.save(f"{digest}.bin", ContentFile(data), save=False)
         upload.thumbnail.save(f"{digest}.{preview.format.lower()}", ContentFile(preview.data), save=False)
         upload.save()
+        for stale in cls.objects.filter(owner=owner, created__lt=timezone.now() - UPLOAD_LIFETIME):
+            stale.delete()  # abandoned on a describe page long ago
         return upload
 
     def read(self) -> bytes:

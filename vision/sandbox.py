@@ -543,9 +543,10 @@ def simulate(data: dict) -> dict:
     elif "one sentence" in lowered:
         answer = lines[0]
     else:
-        answer = f"*{SIMULATED_LABEL}*\n\n" + "\n".join(f"- {line}" for line in lines)
+        answer = "\n".join(f"- {line}" for line in lines)
         if "text" in lowered and ("extract" in lowered or "read" in lowered):
             answer += "\n\nThe sandbox cannot read text in images; a real model would transcribe it here."
+        answer += f"\n\n*{SIMULATED_LABEL}*"
     reasoning = ""
     if data.get("include_reasoning"):
         reasoning = (

@@ -114,6 +114,26 @@ def new_page(request, chromium, app):
         context.close()
 
 
+@pytest.fixture
+def screenshot():
+    """Saves a small PNG of a page for the README when FOXWEB_SCREENSHOTS names a folder."""
+    folder = os.environ.get("FOXWEB_SCREENSHOTS")
+
+    def take(page, name):
+        if not folder:
+            return
+        from PIL import Image
+
+        path = Path(folder) / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        with Image.open(path) as image:
+            small = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+            small.save(path, optimize=True)
+
+    return take
+
+
 def log_in(page, username, password):
     page.goto("/login/")
     page.get_by_label("Username").fill(username)

@@ -57,7 +57,7 @@ def photo_server(settings):
     server.server_close()
 
 
-def test_a_new_user_describes_a_photo_and_a_url(new_page, django_user_model, photo_server, tmp_path):
+def test_a_new_user_describes_a_photo_and_a_url(new_page, django_user_model, photo_server, tmp_path, screenshot):
     django_user_model.objects.create_user("edith", password="edith-password-1")
     photo = tmp_path / "meadow.jpg"
     photo.write_bytes(landscape_photo())
@@ -70,17 +70,20 @@ def test_a_new_user_describes_a_photo_and_a_url(new_page, django_user_model, pho
     page.get_by_label("Image addresses (URLs)").fill(photo_server)
     page.get_by_label("Gemini 2.5 Pro").check()
     page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
+    screenshot(page, "describe")
     page.evaluate("window.__sameDocument = true")
     page.get_by_role("button", name="Describe", exact=True).click()
 
     page.wait_for_url("**/tasks/*/")
     page.get_by_role("progressbar").wait_for()
     page.evaluate("window.__sameDocument = true")
+    screenshot(page, "running")
     page.get_by_role("heading", name="Description").wait_for(timeout=20_000)
     assert page.evaluate("window.__sameDocument") is True  # the answer arrived without a reload
     answer = page.locator(".answer").inner_text()
     assert "simulated" in answer
     assert page.get_by_role("progressbar").count() == 0
+    screenshot(page, "done")
 
     page.get_by_role("button", name="Copy text").click()
     page.get_by_role("button", name="Copied ✓").wait_for()

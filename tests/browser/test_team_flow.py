@@ -9,7 +9,7 @@ from vision.models import Task
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_team_shares_finds_and_exports_a_description(new_page, django_user_model, tmp_path, settings):
+def test_a_team_shares_finds_and_exports_a_description(new_page, django_user_model, tmp_path, settings, screenshot):
     settings.FOXAPI_SANDBOX_DURATION = 1.0
     for name in ("alice", "bob", "carol"):
         django_user_model.objects.create_user(name, password=f"{name}-password-1")
@@ -53,10 +53,11 @@ def test_a_team_shares_finds_and_exports_a_description(new_page, django_user_mod
     row.first.wait_for()
     assert row.count() == 1
     assert "by alice" in row.inner_text()
+    screenshot(bob, "history")
     with bob.expect_download() as download:
         bob.get_by_role("link", name="CSV", exact=True).click()
     exported = download.value.path().read_text(encoding="utf-8-sig")
-    assert task.answer.splitlines()[-1][2:] in exported
+    assert task.answer.splitlines()[0][2:] in exported
     assert "lemons.png" in exported
 
     # Bob can read it, but not change it.
@@ -79,4 +80,4 @@ def test_a_team_shares_finds_and_exports_a_description(new_page, django_user_mod
     carol.goto("/history/")
     assert carol.locator(".history-item").count() == 0
     response = carol.request.get(f"/history/export.csv?task={task.pk}")
-    assert task.answer.splitlines()[-1][2:] not in response.text()
+    assert task.answer.splitlines()[0][2:] not in response.text()
