@@ -57,7 +57,7 @@ def test_someone_on_another_team_gets_404_everywhere(client, carol, shared_task)
         assert client.get(url, headers=HTMX).status_code == 404, url
     for url, data in change_requests(shared_task):
         assert client.post(url, data).status_code == 404, url
-    exported = client.get(f"/history/export.csv?task={shared_task.pk}")
+    exported = client.post("/history/export.csv", {"task": [shared_task.pk]})
     assert shared_task.prompt not in b"".join(exported.streaming_content).decode()
     client.post("/history/delete/", {"task": [shared_task.pk]})
     assert Task.objects.filter(pk=shared_task.pk).exists()

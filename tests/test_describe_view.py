@@ -92,7 +92,11 @@ def test_it_needs_at_least_one_image(alice_client):
 
 def test_a_single_image_model_refuses_two_and_keeps_both(alice_client):
     response = alice_client.post(
-        "/", form_data(model="nemotron-3-nano-omni", files=[upload_file("a.png"), upload_file("b.png")])
+        "/",
+        form_data(
+            model="nemotron-3-nano-omni",
+            files=[upload_file("a.png"), upload_file("b.png", colour=(0, 90, 200))],
+        ),
     )
     page = response.content.decode()
     assert "Nemotron 3 Nano Omni takes at most 1 image per description; you gave 2." in page
@@ -143,10 +147,12 @@ def test_a_file_over_the_size_limit_is_refused(alice_client, settings):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("max_tokens", "15", "greater than or equal to 16"),
+        ("max_tokens", "15", "Give a longest answer of at least 16 tokens."),
+        ("max_tokens", "70000", "at most 64,000 tokens"),
         ("max_tokens", "", "Give a longest answer of at least 16 tokens."),
-        ("temperature", "2.5", "less than or equal to 2"),
-        ("temperature", "-1", "greater than or equal to 0"),
+        ("temperature", "2.5", "Use a temperature from 0 to 2."),
+        ("temperature", "-1", "Use a temperature from 0 to 2."),
+        ("temperature", "warm", "Use a temperature from 0 to 2, e.g. 0.7."),
         ("prompt", "", "Tell the model what to do with the images."),
         ("model", "dall-e", "Select a valid choice"),
     ],
@@ -308,3 +314,37 @@ def test_abandoned_uploads_are_cleared_after_a_day(alice_client, alice):
     Upload.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(days=2))
     alice_client.post("/uploads/", {"file": upload_file("new.png")})
     assert list(Upload.objects.values_list("name", flat=True)) == ["new.png"]
+
+
+def test_the_same_image_twice_is_refused(alice_client):
+    response = alice_client.post("/", form_data(files=[upload_file("a.png"), upload_file("copy-of-a.png")]))
+    assert "The same image is here twice (a.png and copy-of-a.png)" in response.content.decode()
+    assert not Task.objects.exists()
+
+
+def test_images_keep_the_order_they_are_listed_in(alice_client):
+    ids = [
+        staged_ids(alice_client.post("/uploads/", {"file": upload_file(name, colour=colour)}))[0]
+        for name, colour in (("one.png", (10, 10, 10)), ("two.png", (200, 200, 200)))
+    ]
+    alice_client.post("/", form_data(uploads=list(reversed(ids)), model="gemini-2.5-pro"))
+    assert [image.name for image in Task.objects.get().images.all()] == ["two.png", "one.png"]
+
+
+def test_chosen_images_survive_a_reload(alice_client):
+    alice_client.post("/uploads/", {"file": upload_file("kept.png")})
+    page = alice_client.get("/").content.decode()
+    assert "kept.png" in page
+    assert len(staged_ids(alice_client.get("/"))) == 1
+
+
+def test_describe_again_keeps_the_first_originals_size(alice_client, alice):
+    task = make_task(alice, submit=False)
+    image = task.images.get()
+    type(image).objects.filter(pk=image.pk).update(original_width=4000, original_height=3000, original_bytes=9_000_000)
+    alice_client.get(f"/?again={task.pk}")
+    upload = Upload.objects.get()
+    assert (upload.width, upload.height, upload.size) == (4000, 3000, 9_000_000)
+    alice_client.post("/", form_data(uploads=[str(upload.pk)]))
+    again = Task.objects.exclude(pk=task.pk).get().images.get()
+    assert (again.original_width, again.original_height, again.original_bytes) == (4000, 3000, 9_000_000)

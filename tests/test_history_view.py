@@ -165,7 +165,7 @@ def test_json_export_of_selected_tasks(client, alice):
     one = answered(alice, "One")
     answered(alice, "Two")
     client.force_login(alice)
-    response = client.get(f"/history/export.json?task={one.pk}")
+    response = client.post("/history/export.json", {"task": [one.pk]})
     data = json.loads(b"".join(response.streaming_content))
     assert [item["answer"] for item in data] == ["One"]
     assert data[0]["images"] == ["image-0.png"]
@@ -184,6 +184,24 @@ def test_exports_stream_in_chunks_with_a_fixed_number_of_queries(client, alice, 
         data = json.loads(b"".join(response.streaming_content))
     assert len(data) == 12
     assert len(queries) <= 2 * 3 + 2  # one query for tasks and one for images per chunk of 5
+
+
+def test_exporting_a_selection_of_nothing_says_so(client, alice):
+    answered(alice, "One")
+    client.force_login(alice)
+    response = client.post("/history/export.csv", {}, follow=True)
+    assert "Select the descriptions to export first" in response.content.decode()
+
+
+def test_huge_ids_are_not_found_rather_than_errors(client, alice, team):
+    client.force_login(alice)
+    huge = "9" * 25
+    assert client.get(f"/teams/{huge}/").status_code == 404
+    assert client.get(f"/tasks/{huge}/").status_code == 404
+    assert client.post("/history/delete/", {"task": [huge]}).status_code == 302
+    assert client.get(f"/?again={huge}").status_code == 200
+    describe = {"describe": "1", "model": "claude-opus-4-7", "prompt": "x", "max_tokens": "300", "key": "sandbox"}
+    assert client.post("/", {**describe, "uploads": [huge]}).status_code == 400
 
 
 def test_an_unknown_export_format_is_refused(client, alice):

@@ -155,7 +155,7 @@ def test_a_revoked_key_stays_on_past_tasks_but_cannot_be_used(client, alice):
 def test_renaming_and_choosing_a_default(client, alice):
     client.force_login(alice)
     add_key(client, name="First")
-    add_key(client, name="Second")
+    add_key(client, name="Second", secret=TEST_KEY + "2")
     first, second = ApiKey.objects.order_by("id")
     client.post(f"/keys/{first.pk}/rename/", {"name": "Renamed"})
     client.post(f"/keys/{second.pk}/default/")
@@ -300,3 +300,25 @@ def test_membership_decides_use_of_team_keys(alice, bob, carol, team):
 
 def test_check_key_uses_a_task_id_that_cannot_exist():
     assert foxapi.client().check_key(TEST_KEY) is True
+
+
+def test_the_same_key_cannot_be_saved_twice(client, alice):
+    client.force_login(alice)
+    add_key(client, name="First")
+    response = add_key(client, name="Again")
+    assert "This key is already saved as “First”." in response.content.decode()
+    assert ApiKey.objects.count() == 1
+
+
+def test_keys_known_to_fail_are_marked_in_the_choice(client, alice):
+    ApiKey.store(name="Empty", secret=TEST_KEY, owner=alice, created_by=alice, status="no_balance")
+    client.force_login(alice)
+    assert "— out of balance" in client.get("/").content.decode()
+
+
+def test_an_unused_key_says_so_instead_of_an_empty_chart(client, alice):
+    ApiKey.store(name="Fresh", secret=TEST_KEY, owner=alice, created_by=alice)
+    client.force_login(alice)
+    page = client.get("/keys/").content.decode()
+    assert "Not used in the last 30 days." in page
+    assert "<svg" not in page

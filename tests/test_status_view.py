@@ -171,3 +171,14 @@ def test_many_watchers_cause_one_upstream_call(alice, settings, monkeypatch):
         thread.join()
     assert errors == []
     assert calls == [task.upstream_id]
+
+
+def test_took_is_how_long_the_model_took_not_when_foxweb_looked(alice_client, alice, slow_tasks):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        task = make_task(alice)
+        clock.shift(timedelta(seconds=95))
+        alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX)
+    task.refresh_from_db()
+    assert task.status == "completed"
+    assert 29 <= task.duration.total_seconds() <= 31

@@ -135,3 +135,30 @@ def test_a_user_belongs_to_several_teams(client, alice):
     page = client.get("/teams/").content.decode()
     assert "One" in page and "Two" in page
     assert Membership.objects.filter(user=alice).count() == 2
+
+
+def test_two_of_your_teams_cannot_share_a_name(client, alice, team):
+    client.force_login(alice)
+    response = client.post("/teams/", {"name": "web EDITORS"})
+    assert "You are already in a team called" in response.content.decode()
+    other = Team.found("Shop", alice)
+    response = client.post(f"/teams/{other.pk}/", {"name": "Web editors"})
+    assert "You are already in a team called" in response.content.decode()
+    other.refresh_from_db()
+    assert other.name == "Shop"
+
+
+def test_an_owner_deletes_the_team_and_shared_tasks_stay_with_their_owners(client, alice, bob, team):
+    from tests.factories import make_task
+    from vision.models import Task
+
+    task = make_task(bob, team=team, submit=False)
+    client.force_login(bob)
+    assert client.post(f"/teams/{team.pk}/delete/").status_code == 404
+    client.force_login(alice)
+    client.post(f"/teams/{team.pk}/delete/")
+    assert not Team.objects.exists()
+    task = Task.objects.get(pk=task.pk)
+    assert task.team is None
+    client.force_login(bob)
+    assert client.get(f"/tasks/{task.pk}/").status_code == 200

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 
-from vision import fetch, foxapi, images
+from vision import fetch, foxapi, images, keyvault
 from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, Task, TaskImage, Team, Upload
 
 PRESETS = {
@@ -48,9 +50,10 @@ def max_images_for(model: str) -> int:
 def key_choices(user) -> list[tuple[str, str]]:
     """The keys a user may pay with, as form choices: theirs, their teams', the organisation's."""
     choices = []
+    warnings = {ApiKey.Status.REJECTED: " — refused by FoxAPI", ApiKey.Status.NO_BALANCE: " — out of balance"}
     for key in ApiKey.objects.usable_by(user).select_related("team"):
         whose = key.team.name if key.team_id else "personal"
-        choices.append((f"key:{key.pk}", f"{key.name} ({whose}, {key.masked})"))
+        choices.append((f"key:{key.pk}", f"{key.name} ({whose}, {key.masked}){warnings.get(key.status, '')}"))
     if settings.FOXAPI_API_KEY:
         choices.append((KEY_ORGANISATION, "Organisation key"))
     if foxapi.is_sandbox():
@@ -70,20 +73,31 @@ class MultipleImageField(forms.FileField):
         return [super(MultipleImageField, self).clean(item, initial) for item in files]
 
 
+class UploadsField(forms.ModelMultipleChoiceField):
+    """Staged uploads, in the order the page lists them; ids too large for the database are invalid."""
+
+    widget = forms.MultipleHiddenInput
+
+    def clean(self, value):
+        values = [str(item) for item in (value or [])]
+        if any(not item.isdigit() or len(item) > 18 for item in values):
+            raise forms.ValidationError("Unknown upload.", code="invalid_pk_value")
+        found = {str(upload.pk): upload for upload in super().clean(values)}
+        return [found[item] for item in dict.fromkeys(values)]
+
+
 class DescribeForm(forms.Form):
     files = MultipleImageField(
         required=False,
         label="Images from your computer",
         widget=MultipleFileInput(attrs={"accept": "image/*"}),
     )
-    uploads = forms.ModelMultipleChoiceField(
-        queryset=Upload.objects.none(), required=False, widget=forms.MultipleHiddenInput
-    )
+    uploads = UploadsField(queryset=Upload.objects.none(), required=False)
     urls = forms.CharField(
         required=False,
         label="Image addresses (URLs)",
         help_text="One per line, starting with http:// or https://.",
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://example.com/photo.jpg"}),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://example.com/photo.jpg", "spellcheck": "false"}),
     )
     model = forms.ChoiceField(label="Model", choices=model_choices)
     prompt = forms.CharField(
@@ -91,12 +105,16 @@ class DescribeForm(forms.Form):
         max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 3}),
         initial=PRESETS[DEFAULT_PRESET][1],
-        error_messages={"required": "Tell the model what to do with the images."},
+        error_messages={
+            "required": "Tell the model what to do with the images.",
+            "max_length": "The prompt is too long: keep it under 100,000 characters.",
+        },
     )
     system_prompt = forms.CharField(
         label="System prompt",
         required=False,
         max_length=10_000,
+        error_messages={"max_length": "The system prompt is too long: keep it under 10,000 characters."},
         help_text="Standing instructions placed before everything else, e.g. “You write alt text.”",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -106,7 +124,12 @@ class DescribeForm(forms.Form):
         max_value=64_000,
         initial=DEFAULT_MAX_TOKENS,
         help_text="About ¾ of a word per token. At least 16.",
-        error_messages={"required": "Give a longest answer of at least 16 tokens."},
+        error_messages={
+            "required": "Give a longest answer of at least 16 tokens.",
+            "min_value": "Give a longest answer of at least 16 tokens.",
+            "max_value": "The longest answer can be at most 64,000 tokens.",
+            "invalid": "Give the longest answer as a whole number of tokens, e.g. 1024.",
+        },
     )
     temperature = forms.FloatField(
         label="Temperature",
@@ -114,6 +137,11 @@ class DescribeForm(forms.Form):
         min_value=0,
         max_value=2,
         help_text="0 gives steady answers, 2 the most varied. Leave empty for the model's default.",
+        error_messages={
+            "min_value": "Use a temperature from 0 to 2.",
+            "max_value": "Use a temperature from 0 to 2.",
+            "invalid": "Use a temperature from 0 to 2, e.g. 0.7.",
+        },
         widget=forms.NumberInput(attrs={"step": "0.1"}),
     )
     team = forms.ModelChoiceField(
@@ -190,8 +218,9 @@ class DescribeForm(forms.Form):
         elif hasattr(self, "cleaned_data") and "uploads" in self.cleaned_data:
             chosen = list(self.cleaned_data["uploads"])
         else:
-            ids = [value for value in self.data.getlist("uploads") if value.isdigit()]
-            chosen = list(Upload.objects.filter(owner=self.user, pk__in=ids))
+            ids = [int(value) for value in self.data.getlist("uploads") if value.isdigit() and len(value) <= 18]
+            found = Upload.objects.filter(owner=self.user, pk__in=ids).in_bulk()
+            chosen = [found[pk] for pk in dict.fromkeys(ids) if pk in found]
         return chosen + [upload for upload in self.new_uploads if upload not in chosen]
 
     def clean(self):
@@ -214,7 +243,20 @@ class DescribeForm(forms.Form):
                 )
         if self.fetch_urls and not self.errors and data.get("urls"):
             self._fetch_urls(data["urls"])
+        if not self.errors:
+            self._refuse_repeats(list(data.get("uploads") or []) + self.new_uploads)
         return data
+
+    def _refuse_repeats(self, uploads: list[Upload]) -> None:
+        """The same picture twice costs tokens twice and tells the model nothing more."""
+        seen: dict[str, str] = {}
+        named = [(upload.name, upload.sha256) for upload in uploads]
+        named += [(item.filename, hashlib.sha256(item.data).hexdigest()) for item in self.fetched]
+        for name, digest in named:
+            if digest in seen:
+                self.add_error("files", f"The same image is here twice ({seen[digest]} and {name}). Remove one.")
+                return
+            seen[digest] = name
 
     def _fetch_urls(self, urls: list[str]) -> None:
         problems = []
@@ -240,11 +282,11 @@ class DescribeForm(forms.Form):
         """
         data = self.cleaned_data
         uploads = list(data.get("uploads") or []) + self.new_uploads
-        sources = [(upload.name, "", upload.read()) for upload in uploads]
-        sources += [(item.filename, item.url, item.data) for item in self.fetched]
+        sources = [(upload.name, upload.source_url, upload.read(), upload) for upload in uploads]
+        sources += [(item.filename, item.url, item.data, None) for item in self.fetched]
         policy = images.policy_for(data["model"], high_detail=data["high_detail"])
-        prepared = images.prepare_images([content for _, _, content in sources], policy)
-        for (name, _, _), result in zip(sources, prepared, strict=True):
+        prepared = images.prepare_images([content for _, _, content, _ in sources], policy)
+        for (name, *_), result in zip(sources, prepared, strict=True):
             if isinstance(result, images.ImageError):
                 raise images.ImageError(f"{name}: {result.user_message}")
         with transaction.atomic():
@@ -260,8 +302,8 @@ class DescribeForm(forms.Form):
                 team=data["team"],
                 **self._paying_key(),
             )
-            for position, ((name, url, _), result) in enumerate(zip(sources, prepared, strict=True)):
-                TaskImage.from_prepared(task, position, name, url, result)
+            for position, ((name, url, _, upload), result) in enumerate(zip(sources, prepared, strict=True)):
+                TaskImage.from_prepared(task, position, name, url, result, upload)
         for upload in uploads:
             upload.delete()
         Profile.objects.filter(user=self.user).update(default_team=data["team"])  # remembered for next time
@@ -307,6 +349,18 @@ class TeamForm(forms.ModelForm):
         fields = ["name"]
         labels = {"name": "Team name"}
         error_messages = {"name": {"required": "Give the team a name."}}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_name(self) -> str:
+        """Two of your teams with one name could not be told apart in any list."""
+        name = self.cleaned_data["name"].strip()
+        twins = teams_of(self.user).filter(name__iexact=name).exclude(pk=self.instance.pk)
+        if twins.exists():
+            raise forms.ValidationError(f"You are already in a team called “{name}”. Choose another name.")
+        return name
 
 
 class JoinForm(UserCreationForm):
@@ -447,8 +501,23 @@ class ApiKeyForm(forms.Form):
     def clean(self):
         data = super().clean()
         if "secret" in data:
-            self._test_with_foxapi(data["secret"])
+            twin = self._already_saved(data["secret"])
+            if twin:
+                self.add_error("secret", f"This key is already saved as “{twin.name}”.")
+            else:
+                self._test_with_foxapi(data["secret"])
         return data
+
+    def _already_saved(self, secret: str) -> ApiKey | None:
+        """A key this user can already use or manage with the same secret (only decrypted to compare)."""
+        candidates = ApiKey.objects.usable_by(self.user) | ApiKey.objects.manageable_by(self.user)
+        for key in candidates.filter(last_four=secret[-4:], revoked__isnull=True).distinct():
+            try:
+                if key.secret() == secret:
+                    return key
+            except keyvault.UndecryptableKey:
+                continue
+        return None
 
     def _test_with_foxapi(self, secret: str) -> None:
         """One cheap call tells whether FoxAPI takes the key; a refused key is not saved."""

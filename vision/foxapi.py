@@ -171,6 +171,7 @@ class Completion:
 
     id: str = ""
     model: str = ""
+    created: datetime | None = None  # when the model finished, by the service's clock
     answer: str = ""
     reasoning: str = ""
     finish_reason: str = ""
@@ -278,6 +279,7 @@ def parse_completion(data: Any) -> Completion:
     return Completion(
         id=_str(data.get("id")),
         model=_str(data.get("model")),
+        created=_timestamp(data.get("created")),
         answer=_content_text(message.get("content")),
         reasoning=reasoning,
         finish_reason=_str(first.get("finish_reason")),

@@ -29,7 +29,7 @@ UPLOAD_LIFETIME = timedelta(days=1)
 # Where a task's key came from when it is not one of the stored keys.
 KEY_ORGANISATION = "organisation"
 KEY_SANDBOX = "sandbox"
-KEY_SOURCE_LABELS = {KEY_ORGANISATION: "Organisation key", KEY_SANDBOX: "Sandbox demo key"}
+KEY_SOURCE_LABELS = {KEY_ORGANISATION: "Organisation key", KEY_SANDBOX: "Sandbox demo key", "key": "A deleted key"}
 # Full-text search on PostgreSQL; migration 0002 builds a GIN index on this same expression.
 SEARCH_DOCUMENT = SearchVector("prompt", "answer", config="simple")
 
@@ -222,9 +222,13 @@ class ApiKey(models.Model):
             self.status_changed = timezone.now()
             self.save(update_fields=["status", "status_changed"])
 
-    def record_use(self) -> None:
+    def record_use(self, *, accepted: bool) -> None:
+        """Note a call made with this key; an accepted call also shows the key works."""
         now = timezone.now()
-        ApiKey.objects.filter(pk=self.pk).update(last_used=now, status=self.Status.OK, status_changed=now)
+        changes = {"last_used": now}
+        if accepted and self.status != self.Status.OK:
+            changes.update(status=self.Status.OK, status_changed=now)
+        ApiKey.objects.filter(pk=self.pk).update(**changes)
 
     def revoke(self) -> None:
         self.revoked = timezone.now()
@@ -265,6 +269,7 @@ class Upload(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     format = models.CharField(max_length=10)
+    sha256 = models.CharField(max_length=64)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -274,19 +279,24 @@ class Upload(models.Model):
         return self.name
 
     @classmethod
-    def stage(cls, owner, name: str, data: bytes, source_url: str = "") -> Upload:
-        """Check an image by decoding it, keep the original and a thumbnail; raises ImageError."""
+    def stage(cls, owner, name: str, data: bytes, source_url: str = "", original: TaskImage | None = None) -> Upload:
+        """Check an image by decoding it, keep the original and a thumbnail; raises ImageError.
+
+        `original` is the task image this one is a copy of ("Describe again"): its original
+        size and format are kept, not those of the reduced copy.
+        """
         preview = images.prepare_image(data, images.SizePolicy(settings.FOXWEB_THUMBNAIL_SIZE, None))
         upload = cls(
             owner=owner,
             name=(name or "image")[:255],
             source_url=source_url,
-            size=len(data),
-            width=preview.original_width,
-            height=preview.original_height,
-            format=preview.original_format,
+            size=original.original_bytes if original else len(data),
+            width=original.original_width if original else preview.original_width,
+            height=original.original_height if original else preview.original_height,
+            format=original.original_format if original else preview.original_format,
+            sha256=hashlib.sha256(data).hexdigest(),
         )
-        digest = hashlib.sha256(data).hexdigest()[:16]
+        digest = upload.sha256[:16]
         upload.file.save(f"{digest}.bin", ContentFile(data), save=False)
         upload.thumbnail.save(f"{digest}.{preview.format.lower()}", ContentFile(preview.data), save=False)
         upload.save()
@@ -479,9 +489,8 @@ class Task(models.Model):
         """Flag a key FoxAPI refused (401) or found empty (402); mark it working after a success."""
         if not self.api_key_id:
             return
-        if error is None:
-            self.api_key.record_use()
-        elif isinstance(error, foxapi.KeyRejected) and error.status in (401, 403):
+        self.api_key.record_use(accepted=error is None)
+        if isinstance(error, foxapi.KeyRejected) and error.status in (401, 403):
             self.api_key.set_status(ApiKey.Status.REJECTED)
         elif isinstance(error, foxapi.QuotaExhausted):
             self.api_key.set_status(ApiKey.Status.NO_BALANCE)
@@ -547,6 +556,9 @@ class Task(models.Model):
             fields += ["error_code", "error_message"]
         if state.is_terminal:
             self.finished = timezone.now()
+            done = state.completion.created if state.completion else None
+            if done and self.submitted and self.submitted <= done <= self.finished:
+                self.finished = done  # when the model finished, not when FoxWeb next looked
             fields.append("finished")
         self.save(update_fields=fields)
 
@@ -631,17 +643,23 @@ class TaskImage(models.Model):
         return self.name
 
     @classmethod
-    def from_prepared(cls, task: Task, position: int, name: str, source_url: str, prepared) -> TaskImage:
-        """Store a prepared image; identical images share one file (content-addressed)."""
+    def from_prepared(
+        cls, task: Task, position: int, name: str, source_url: str, prepared, upload: Upload | None = None
+    ) -> TaskImage:
+        """Store a prepared image; identical images share one file (content-addressed).
+
+        The original's size and format come from the upload when there is one, as it knows
+        the first original even for a copy made by "Describe again".
+        """
         image = cls(
             task=task,
             position=position,
             name=name[:255],
             source_url=source_url,
-            original_width=prepared.original_width,
-            original_height=prepared.original_height,
-            original_bytes=prepared.original_bytes,
-            original_format=prepared.original_format,
+            original_width=upload.width if upload else prepared.original_width,
+            original_height=upload.height if upload else prepared.original_height,
+            original_bytes=upload.size if upload else prepared.original_bytes,
+            original_format=upload.format if upload else prepared.original_format,
             mime_type=prepared.mime_type,
             width=prepared.width,
             height=prepared.height,

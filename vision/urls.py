@@ -1,7 +1,22 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, register_converter
 
 from vision.views import account, describe, history, keys, setup, tasks, teams
+
+
+class IdConverter:
+    """A database id: digits that fit a 64-bit integer, so a huge number is a 404, not an error."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("", describe.describe, name="describe"),
@@ -10,25 +25,25 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Describing
     path("uploads/", describe.upload_create, name="upload_create"),
-    path("uploads/<int:upload_id>/delete/", describe.upload_delete, name="upload_delete"),
-    path("uploads/<int:upload_id>/thumbnail/", describe.upload_thumbnail, name="upload_thumbnail"),
-    path("tasks/<int:task_id>/", tasks.task_detail, name="task_detail"),
-    path("tasks/<int:task_id>/status/", tasks.task_status, name="task_status"),
-    path("tasks/<int:task_id>/retry/", tasks.task_retry, name="task_retry"),
-    path("tasks/<int:task_id>/share/", tasks.task_share, name="task_share"),
-    path("tasks/<int:task_id>/public-link/", tasks.task_public_link, name="task_public_link"),
-    path("images/<int:image_id>/", tasks.image_file, {"variant": "full"}, name="image_file"),
-    path("images/<int:image_id>/thumbnail/", tasks.image_file, {"variant": "thumb"}, name="image_thumbnail"),
+    path("uploads/<id:upload_id>/delete/", describe.upload_delete, name="upload_delete"),
+    path("uploads/<id:upload_id>/thumbnail/", describe.upload_thumbnail, name="upload_thumbnail"),
+    path("tasks/<id:task_id>/", tasks.task_detail, name="task_detail"),
+    path("tasks/<id:task_id>/status/", tasks.task_status, name="task_status"),
+    path("tasks/<id:task_id>/retry/", tasks.task_retry, name="task_retry"),
+    path("tasks/<id:task_id>/share/", tasks.task_share, name="task_share"),
+    path("tasks/<id:task_id>/public-link/", tasks.task_public_link, name="task_public_link"),
+    path("images/<id:image_id>/", tasks.image_file, {"variant": "full"}, name="image_file"),
+    path("images/<id:image_id>/thumbnail/", tasks.image_file, {"variant": "thumb"}, name="image_thumbnail"),
     # Public, read-only links
     path("shared/<str:token>/", tasks.shared_task, name="shared_task"),
     path(
-        "shared/<str:token>/images/<int:image_id>/",
+        "shared/<str:token>/images/<id:image_id>/",
         tasks.shared_image,
         {"variant": "full"},
         name="shared_image",
     ),
     path(
-        "shared/<str:token>/images/<int:image_id>/thumbnail/",
+        "shared/<str:token>/images/<id:image_id>/thumbnail/",
         tasks.shared_image,
         {"variant": "thumb"},
         name="shared_thumbnail",
@@ -39,21 +54,22 @@ urlpatterns = [
     path("history/export.<str:format>", history.history_export, name="history_export"),
     # Teams
     path("teams/", teams.team_list, name="team_list"),
-    path("teams/<int:team_id>/", teams.team_detail, name="team_detail"),
-    path("teams/<int:team_id>/invite/", teams.team_invite, name="team_invite"),
+    path("teams/<id:team_id>/", teams.team_detail, name="team_detail"),
+    path("teams/<id:team_id>/invite/", teams.team_invite, name="team_invite"),
     path(
-        "teams/<int:team_id>/invitations/<int:invitation_id>/cancel/",
+        "teams/<id:team_id>/invitations/<id:invitation_id>/cancel/",
         teams.team_invitation_cancel,
         name="team_invitation_cancel",
     ),
-    path("teams/<int:team_id>/members/<int:member_id>/", teams.team_member, name="team_member"),
-    path("teams/<int:team_id>/leave/", teams.team_leave, name="team_leave"),
+    path("teams/<id:team_id>/members/<id:member_id>/", teams.team_member, name="team_member"),
+    path("teams/<id:team_id>/leave/", teams.team_leave, name="team_leave"),
+    path("teams/<id:team_id>/delete/", teams.team_delete, name="team_delete"),
     path("invitations/<str:token>/", teams.invitation, name="invitation"),
     # Keys
     path("keys/", keys.keys, name="keys"),
-    path("keys/<int:key_id>/rename/", keys.key_rename, name="key_rename"),
-    path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key_revoke"),
-    path("keys/<int:key_id>/default/", keys.key_default, name="key_default"),
+    path("keys/<id:key_id>/rename/", keys.key_rename, name="key_rename"),
+    path("keys/<id:key_id>/revoke/", keys.key_revoke, name="key_revoke"),
+    path("keys/<id:key_id>/default/", keys.key_default, name="key_default"),
     # Account
     path("account/", account.account, name="account"),
     path("account/password/", account.change_password, name="change_password"),

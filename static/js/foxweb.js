@@ -130,9 +130,12 @@
     if (confirmable && !window.confirm(confirmable.dataset.confirm)) { event.preventDefault(); return; }
     var dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) { dismiss.closest("li").remove(); updateCount(); return; }
-    var copy = event.target.closest("[data-copy-text]");
+    var copy = event.target.closest("[data-copy-text], [data-copy-from]");
     if (copy) {
-      navigator.clipboard.writeText(copy.dataset.copyText).then(function () {
+      // Answers are copied as the text people read, not the Markdown behind it.
+      var source = copy.dataset.copyFrom && document.querySelector(copy.dataset.copyFrom);
+      var text = source ? source.innerText.trim() : copy.dataset.copyText;
+      navigator.clipboard.writeText(text).then(function () {
         var before = copy.textContent;
         copy.textContent = "Copied ✓";
         copy.classList.add("copied");
@@ -169,6 +172,15 @@
   });
 
   document.addEventListener("htmx:afterSwap", updateCount);
+
+  // After a form comes back with mistakes, focus goes to the first one, not the top of the page.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form")) return;
+    var first = form.querySelector(".has-error input:not([type=hidden]), .has-error textarea, .has-error select, " +
+      ".dropzone.has-error input[type=file], [data-error-summary]");
+    if (first) { first.focus(); if (first.scrollIntoView) first.scrollIntoView({ block: "center" }); }
+  });
 
   // Screen readers hear a task's status when it changes, not at every poll.
   document.addEventListener("htmx:afterSwap", function (event) {

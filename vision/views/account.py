@@ -10,10 +10,16 @@ from vision.forms import ConfirmPasswordForm, PreferencesForm
 from vision.models import Profile
 
 
+def _password_form(user, data=None) -> PasswordChangeForm:
+    form = PasswordChangeForm(user, data)
+    form.fields["old_password"].widget.attrs.pop("autofocus", None)  # the page opens at the top
+    return form
+
+
 def _account_page(request, **forms):
     context = {
         "preferences_form": PreferencesForm(instance=Profile.of(request.user)),
-        "password_form": PasswordChangeForm(request.user),
+        "password_form": _password_form(request.user),
         "everywhere_form": ConfirmPasswordForm(request.user),
         **forms,
     }
@@ -34,7 +40,7 @@ def account(request):
 
 @require_POST
 def change_password(request):
-    form = PasswordChangeForm(request.user, request.POST)
+    form = _password_form(request.user, request.POST)
     if form.is_valid():
         user = form.save()
         update_session_auth_hash(request, user)  # stay logged in here; other sessions end

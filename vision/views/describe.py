@@ -33,7 +33,9 @@ def describe(request):
     """The home page: the describe form. Without JavaScript, presets and removals post here too."""
     template = "vision/describe.html#describe-form" if request.htmx else "vision/describe.html"
     if request.method == "GET":
-        form = DescribeForm(request.user, initial=_again_initial(request))
+        # Images chosen earlier and not yet described are still there after a reload.
+        initial = _again_initial(request) or {"uploads": list(Upload.objects.filter(owner=request.user))}
+        form = DescribeForm(request.user, initial=initial)
         return render(request, template, _describe_context(form))
 
     if "describe" not in request.POST:
@@ -70,11 +72,12 @@ def describe(request):
 def _again_initial(request) -> dict:
     """ "Describe again": the same images and settings of a task the user may see."""
     task_id = request.GET.get("again", "")
-    if not task_id.isdigit():
+    if not task_id.isdigit() or len(task_id) > 18:
         return {}
     task = get_task_for_user(request, int(task_id))
     uploads = [
-        Upload.stage(request.user, image.name, image.read(), source_url=image.source_url) for image in task.images.all()
+        Upload.stage(request.user, image.name, image.read(), source_url=image.source_url, original=image)
+        for image in task.images.all()
     ]
     return {
         "uploads": uploads,

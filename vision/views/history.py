@@ -11,7 +11,7 @@ from django.db.models import Prefetch
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vision.forms import HistoryFilterForm
 from vision.models import Task, TaskImage
@@ -42,7 +42,7 @@ def _visible_tasks(request):
 
 
 def _selected_ids(values: Iterable[str]) -> list[int]:
-    return [int(value) for value in values if value.isdigit()]
+    return [int(value) for value in values if value.isdigit() and len(value) <= 18]
 
 
 @require_GET
@@ -50,7 +50,7 @@ def history(request):
     """Newest first, 50 a page; "Older" pages by id, so page 2,000 costs what page 1 does."""
     filters = HistoryFilterForm(request.user, request.GET)
     tasks = filters.filter(_visible_tasks(request)).order_by("-id")
-    before = request.GET.get("before", "")
+    before = request.GET.get("before", "")[:18]
     if before.isdigit():
         tasks = tasks.filter(id__lt=int(before))
     first_images = Prefetch("images", queryset=TaskImage.objects.filter(position=0), to_attr="first_images")
@@ -88,14 +88,19 @@ def history_delete(request):
     return redirect("history")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def history_export(request, format: str):
-    """The selected tasks (`task=` ids), or all the filtered ones, as CSV or JSON, streamed."""
+    """As CSV or JSON, streamed: the filtered tasks (GET), or the selected ones (POST of `task` ids)."""
+    if format not in ("csv", "json"):
+        return HttpResponseBadRequest("Unknown format.")
     filters = HistoryFilterForm(request.user, request.GET)
     tasks = filters.filter(_visible_tasks(request))
-    selected = request.GET.getlist("task")
-    if selected:
-        tasks = tasks.filter(pk__in=_selected_ids(selected))
+    if request.method == "POST":
+        selected = _selected_ids(request.POST.getlist("task"))
+        if not selected:
+            messages.error(request, "Select the descriptions to export first, or use “Export all shown”.")
+            return redirect("history")
+        tasks = tasks.filter(pk__in=selected)
     tasks = (
         tasks.select_related("api_key")
         .order_by("-id")
@@ -103,19 +108,18 @@ def history_export(request, format: str):
             Prefetch("images", queryset=TaskImage.objects.only("task_id", "position", "name", "source_url"))
         )
     )
-    rows = (_export_row(task) for task in tasks.iterator(chunk_size=EXPORT_CHUNK))
+    rows = (_export_row(task, request.user.pk) for task in tasks.iterator(chunk_size=EXPORT_CHUNK))
     stamp = timezone.now().strftime("%Y-%m-%d-%H%M")
     if format == "csv":
         response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
-    elif format == "json":
-        response = StreamingHttpResponse(_json_chunks(rows), content_type="application/json")
     else:
-        return HttpResponseBadRequest("Unknown format.")
+        response = StreamingHttpResponse(_json_chunks(rows), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="foxweb-descriptions-{stamp}.{format}"'
     return response
 
 
-def _export_row(task: Task) -> dict:
+def _export_row(task: Task, viewer_id: int) -> dict:
+    """One task as exported; a colleague's personal key is theirs, so its name is left out."""
     return {
         "id": task.pk,
         "created": task.created.isoformat(),
@@ -130,7 +134,7 @@ def _export_row(task: Task) -> dict:
         "prompt_tokens": task.prompt_tokens,
         "completion_tokens": task.completion_tokens,
         "total_tokens": task.total_tokens,
-        "key": task.key_label,
+        "key": task.key_label if task.owner_id == viewer_id or (task.api_key and task.api_key.team_id) else "",
         "error": task.error_message,
     }
 

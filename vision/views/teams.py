@@ -29,7 +29,7 @@ def _get_team_for_owner(request, team_id: int) -> tuple[Team, Membership]:
 
 @require_http_methods(["GET", "POST"])
 def team_list(request):
-    form = TeamForm(request.POST or None)
+    form = TeamForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         team = Team.found(form.cleaned_data["name"], request.user)
         messages.success(request, f"Team “{team.name}” created. Invite your colleagues below.")
@@ -38,7 +38,7 @@ def team_list(request):
     return render(request, "vision/teams.html", {"form": form, "memberships": memberships})
 
 
-def _team_page(request, team: Team, membership: Membership, invitation: Invitation | None = None):
+def _team_page(request, team: Team, membership: Membership, invitation: Invitation | None = None, rename_form=None):
     members = team.memberships.select_related("user").order_by("-role", "user__username")
     invitations = team.invitations.filter(used_at__isnull=True).select_related("created_by")
     context = {
@@ -48,7 +48,7 @@ def _team_page(request, team: Team, membership: Membership, invitation: Invitati
         "invitations": invitations if membership.is_owner else [],
         "new_invitation": invitation,
         "invite_url": request.build_absolute_uri(invitation.get_absolute_url()) if invitation else "",
-        "rename_form": TeamForm(instance=team),
+        "rename_form": rename_form or TeamForm(instance=team, user=request.user),
     }
     return render(request, "vision/team_detail.html", context)
 
@@ -59,10 +59,11 @@ def team_detail(request, team_id: int):
     if request.method == "POST":
         if not membership.is_owner:
             raise Http404
-        form = TeamForm(request.POST, instance=team)
-        if form.is_valid():
-            form.save()
-            messages.success(request, "Team renamed.")
+        form = TeamForm(request.POST, instance=team, user=request.user)
+        if not form.is_valid():
+            return _team_page(request, Team.objects.get(pk=team.pk), membership, rename_form=form)
+        form.save()
+        messages.success(request, "Team renamed.")
         return redirect(team)
     return _team_page(request, team, membership)
 
@@ -108,6 +109,16 @@ def team_member(request, team_id: int, member_id: int):
     if target.user_id == request.user.pk and action != "make_owner":
         return redirect("team_list") if action == "remove" else redirect(team)
     return redirect(team)
+
+
+@require_POST
+def team_delete(request, team_id: int):
+    """An owner deletes the team: shared descriptions become private to their owners again."""
+    team, _ = _get_team_for_owner(request, team_id)
+    name = team.name
+    team.delete()
+    messages.success(request, f"Team “{name}” deleted. Descriptions shared with it are private to their owners again.")
+    return redirect("team_list")
 
 
 @require_POST
