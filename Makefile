@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint sandbox bench chromium clean
+.PHONY: run test lint sandbox bench chromium screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+
+## Refresh docs/screenshots from the browser tests.
+screenshots: $(VENV)/.installed-test chromium
+	FOXWEB_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser -q
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

@@ -57,6 +57,7 @@ MAX_TOKENS_AT_LEAST_16 = ("gpt-5.4", "gpt-5.5")
 MAX_BODY_BYTES = 20 * 1024 * 1024
 DATA_URI = re.compile(r"^data:image/([a-zA-Z0-9.+-]+);base64,(.*)$", re.DOTALL)
 SIMULATED_LABEL = "Simulated answer from the FoxWeb sandbox: no model looked at this image."
+SIMULATED_LABEL_MANY = "Simulated answer from the FoxWeb sandbox: no model looked at these images."
 
 
 @dataclass
@@ -546,7 +547,7 @@ def simulate(data: dict) -> dict:
         answer = "\n".join(f"- {line}" for line in lines)
         if "text" in lowered and ("extract" in lowered or "read" in lowered):
             answer += "\n\nThe sandbox cannot read text in images; a real model would transcribe it here."
-        answer += f"\n\n*{SIMULATED_LABEL}*"
+        answer += f"\n\n*{SIMULATED_LABEL if len(facts) == 1 else SIMULATED_LABEL_MANY}*"
     reasoning = ""
     if data.get("include_reasoning"):
         reasoning = (

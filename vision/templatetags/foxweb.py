@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import nh3
 from django import template
+from django.conf import settings
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
@@ -41,3 +42,9 @@ def seconds(value: timedelta | None) -> str:
         return f"{total:.1f} s"
     minutes, rest = divmod(int(total), 60)
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+@register.filter
+def model_label(name: str) -> str:
+    """A model's friendly name ("Claude Opus 4.7") where FoxWeb knows it, else its id."""
+    return settings.FOXWEB_MODELS.get(name, {}).get("label", name)
