@@ -205,6 +205,9 @@ FOXWEB_IMAGE_POLICIES = json.loads(os.getenv("FOXWEB_IMAGE_POLICIES", "null")) o
 # "High detail (small print)": larger limits for reading text.
 FOXWEB_IMAGE_HIGH_DETAIL = {"long_edge": 2048, "max_pixels": 4_200_000}
 FOXWEB_JPEG_QUALITY = envint("FOXWEB_JPEG_QUALITY", 85)
+# A photo whose JPEG would be larger than this is re-encoded at a lower quality, down to the floor.
+FOXWEB_JPEG_MAX_BYTES = envint("FOXWEB_JPEG_MAX_BYTES", 250_000)
+FOXWEB_JPEG_MIN_QUALITY = envint("FOXWEB_JPEG_MIN_QUALITY", 65)
 FOXWEB_MAX_UPLOAD_BYTES = envint("FOXWEB_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 FOXWEB_MAX_IMAGE_PIXELS = envint("FOXWEB_MAX_IMAGE_PIXELS", 60_000_000)
 FOXWEB_MAX_IMAGES_PER_TASK = envint("FOXWEB_MAX_IMAGES_PER_TASK", 10)

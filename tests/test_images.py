@@ -443,6 +443,45 @@ def test_jpeg_quality_setting_is_used(settings):
     assert prepare_image(data, CLAUDE).byte_size < high
 
 
+def noisy_jpeg_source(width=600, height=400) -> bytes:
+    """Random pixels: the worst case for JPEG, far larger than a photo of the same size."""
+    import random
+
+    rng = random.Random(7)
+    image = Image.frombytes("RGB", (width, height), bytes(rng.randrange(256) for _ in range(width * height * 3)))
+    return factory.encode(image, "PNG")
+
+
+def test_a_photo_over_the_byte_budget_is_encoded_at_a_lower_quality(settings):
+    data = noisy_jpeg_source()
+    settings.FOXWEB_JPEG_MAX_BYTES = 0
+    unlimited = prepare_image(data, CLAUDE)
+    settings.FOXWEB_JPEG_MAX_BYTES = unlimited.byte_size * 3 // 4
+    settings.FOXWEB_JPEG_MIN_QUALITY = 10
+    budgeted = prepare_image(data, CLAUDE)
+    assert budgeted.format == "JPEG"
+    assert budgeted.byte_size <= settings.FOXWEB_JPEG_MAX_BYTES < unlimited.byte_size
+    assert (budgeted.width, budgeted.height) == (unlimited.width, unlimited.height)
+
+
+def test_the_quality_never_drops_below_the_floor(settings):
+    data = noisy_jpeg_source()
+    settings.FOXWEB_JPEG_MAX_BYTES = 1000  # unreachable
+    settings.FOXWEB_JPEG_MIN_QUALITY = 60
+    at_floor = prepare_image(data, CLAUDE)
+    settings.FOXWEB_JPEG_MAX_BYTES = 0
+    settings.FOXWEB_JPEG_QUALITY = 60
+    assert prepare_image(data, CLAUDE).data == at_floor.data
+
+
+def test_a_photo_within_the_budget_keeps_the_quality_setting(settings):
+    data = factory.encode(factory.photo(400, 300), "PNG")
+    settings.FOXWEB_JPEG_MAX_BYTES = 0
+    plain = prepare_image(data, CLAUDE).data
+    settings.FOXWEB_JPEG_MAX_BYTES = 250_000
+    assert prepare_image(data, CLAUDE).data == plain
+
+
 def test_same_image_gives_the_same_hash():
     data = factory.encode(factory.photo(100, 100), "PNG")
     assert prepare_image(data, CLAUDE).sha256 == prepare_image(data, CLAUDE).sha256

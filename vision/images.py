@@ -421,7 +421,27 @@ def _encode(image: Image.Image, *, line_art_source: bool) -> tuple[bytes, str]:
     if transparent:
         rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         return _save(rgba, "WEBP", quality=_quality(), **WEBP_OPTIONS), "WEBP"
-    return _save(image, "JPEG", quality=_quality()), "JPEG"
+    return _save_jpeg(image), "JPEG"
+
+
+def _save_jpeg(image: Image.Image) -> bytes:
+    """JPEG at FOXWEB_JPEG_QUALITY, unless that exceeds FOXWEB_JPEG_MAX_BYTES.
+
+    A very detailed photo at quality 85 can take 400 KB at the Claude size; it is then encoded
+    again at the quality estimated to fit (bytes fall by about 2.3 % per quality step in this
+    range), never below FOXWEB_JPEG_MIN_QUALITY. Most photos fit first time and cost nothing more.
+    """
+    quality = _quality()
+    data = _save(image, "JPEG", quality=quality)
+    budget = int(settings.FOXWEB_JPEG_MAX_BYTES)
+    floor = min(int(settings.FOXWEB_JPEG_MIN_QUALITY), quality)
+    for _ in range(3):
+        if not budget or len(data) <= budget or quality <= floor:
+            break
+        steps = math.ceil((len(data) - budget) / (0.023 * len(data)))
+        quality = max(floor, quality - max(steps, 2))
+        data = _save(image, "JPEG", quality=quality)
+    return data
 
 
 def _thumbnail(image: Image.Image) -> bytes:
