@@ -302,11 +302,11 @@ def test_a_submit_is_not_retried_on_an_error_status(api, sleeps, status):
 
 def test_a_submit_whose_answer_was_lost_is_not_sent_twice(api, sleeps):
     sandbox.inject_faults([{"lose_answer": True, "method": "POST"}])
-    with pytest.raises(foxapi.Unreachable) as caught:
+    with pytest.raises(foxapi.AnswerLost) as caught:
         api.submit_vision_task(request(), api_key=KEY)
     assert sleeps == []
     assert sandbox_task_count() == 1
-    assert "could not reach FoxAPI" in caught.value.user_message
+    assert "may describe the images a second time and charge for both" in caught.value.user_message
 
 
 def test_a_submit_is_retried_when_the_connection_could_not_be_opened(sleeps):
@@ -410,13 +410,28 @@ def test_the_standalone_sandbox_speaks_the_same_contract(sandbox_server, sleeps)
         client.submit_vision_task(request(max_tokens=None), api_key=KEY)
 
 
-def test_a_slow_answer_times_out(sandbox_server, sleeps):
+def test_a_slow_submit_is_an_uncertain_answer_not_retried(sandbox_server, sleeps):
     client = FoxAPIClient(sandbox_server, timeout=0.3, sleep=sleeps)
     httpx.post(f"{sandbox_server}/_sandbox/faults", json=[{"delay": 1.0, "method": "POST"}])
-    with pytest.raises(foxapi.TimedOut) as caught:
+    with pytest.raises(foxapi.AnswerLost):
         client.submit_vision_task(request(), api_key=KEY)
     assert sleeps == []
+
+
+def test_a_slow_read_times_out(sandbox_server, sleeps):
+    client = FoxAPIClient(sandbox_server, timeout=0.3, sleep=sleeps)
+    httpx.post(f"{sandbox_server}/_sandbox/faults", json=[{"delay": 1.0, "method": "GET"}])
+    with pytest.raises(foxapi.TimedOut) as caught:
+        client.get_task("task-x", api_key=KEY)
+    assert sleeps == []  # a read timeout is not waited out again
     assert "took too long" in caught.value.user_message
+
+
+def test_a_quick_read_tries_once(api, sleeps):
+    sandbox.inject_faults([{"status": 503}])
+    with pytest.raises(foxapi.ServiceError):
+        api.get_task("task-x", api_key=KEY, quick=True)
+    assert sleeps == []
 
 
 def test_a_dropped_connection_over_a_socket_is_retried_for_reads(sandbox_server, sleeps):
@@ -425,6 +440,56 @@ def test_a_dropped_connection_over_a_socket_is_retried_for_reads(sandbox_server,
     httpx.post(f"{sandbox_server}/_sandbox/faults", json=[{"drop": True, "method": "GET"}])
     assert client.get_task(task.id, api_key=KEY).status == "completed"
     assert sleeps == [0.5]
+
+
+def test_the_stream_url_must_be_on_foxapis_own_host(sleeps):
+    seen = []
+
+    def answer(req):
+        seen.append(str(req.url))
+        return httpx.Response(200, text="data: [DONE]\n\n")
+
+    client = FoxAPIClient("https://api.foxapi.test", transport=httpx.MockTransport(answer), sleep=sleeps)
+    assert list(client.stream_task("/v1/llm/generations/t/stream", api_key=KEY)) == []
+    assert seen == ["https://api.foxapi.test/v1/llm/generations/t/stream"]
+    for elsewhere in ("https://evil.example/steal", "//evil.example/x", "http://api.foxapi.test/x"):
+        with pytest.raises(foxapi.BadResponse):
+            list(client.stream_task(elsewhere, api_key=KEY))
+    assert len(seen) == 1
+
+
+def test_403_is_a_refused_key_and_a_422_without_channel_a_service_error():
+    def forbidden(req):
+        return httpx.Response(403, json={"error": {"message": "forbidden", "type": "permission_error"}})
+
+    with pytest.raises(foxapi.KeyRejected):
+        FoxAPIClient("https://foxapi.test", transport=httpx.MockTransport(forbidden)).get_task("t", api_key=KEY)
+
+    def no_channel(req):
+        body = {"error": {"message": "no channel", "type": "service_unavailable_error"}}
+        return httpx.Response(422, json=body)
+
+    with pytest.raises(foxapi.ServiceError) as caught:
+        FoxAPIClient("https://foxapi.test", transport=httpx.MockTransport(no_channel)).submit_vision_task(
+            request(), api_key=KEY
+        )
+    assert "unavailable" in caught.value.user_message
+
+
+def test_a_body_that_cannot_be_decoded_is_a_bad_response(sleeps):
+    def garbled(req):
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip at all")
+
+    client = FoxAPIClient("https://foxapi.test", transport=httpx.MockTransport(garbled), sleep=sleeps)
+    with pytest.raises(foxapi.BadResponse):
+        client.get_task("task-x", api_key=KEY)
+
+
+def test_sync_mode_errors_are_plain(api):
+    with pytest.raises(foxapi.RequestRejected):
+        api.describe_now(request(max_tokens=None), api_key=KEY)
+    with pytest.raises(foxapi.ServiceError):
+        api.describe_now(request(prompt="sandbox:fail"), api_key=KEY)
 
 
 def test_is_sandbox_detects_the_standalone_sandbox(sandbox_server, settings):

@@ -80,3 +80,11 @@ def test_every_page_shows_the_sandbox_badge(alice_client):
 def test_no_sandbox_badge_for_the_real_service(alice_client, settings):
     settings.FOXAPI_BASE_URL = "https://api.foxapi.cc"
     assert b'class="sandbox-badge"' not in alice_client.get("/").content
+
+
+def test_an_htmx_poll_after_the_session_ended_sends_the_page_to_login(client, alice):
+    response = client.get(
+        "/tasks/1/status/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/tasks/1/"}
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/login/?next=/tasks/1/"

@@ -45,7 +45,7 @@ def test_it_renders_the_card_with_progress_and_keeps_polling(alice_client, alice
     assert "<html" not in page
     assert 'role="progressbar"' in page
     assert f'hx-get="/tasks/{task.pk}/status/"' in page
-    assert 'hx-trigger="load delay:1.5s"' in page
+    assert 'hx-trigger="every 1.5s"' in page
 
 
 def test_without_htmx_it_sends_you_to_the_task_page(alice_client, alice):
@@ -71,10 +71,10 @@ def test_polling_backs_off_for_long_tasks(alice_client, alice, slow_tasks):
     task = make_task(alice)
     Task.objects.filter(pk=task.pk).update(submitted=timezone.now() - timedelta(seconds=25))
     page = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX).content.decode()
-    assert 'hx-trigger="load delay:3.0s"' in page
+    assert 'hx-trigger="every 3.0s"' in page
     Task.objects.filter(pk=task.pk).update(submitted=timezone.now() - timedelta(minutes=5))
     page = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX).content.decode()
-    assert 'hx-trigger="load delay:5.0s"' in page
+    assert 'hx-trigger="every 5.0s"' in page
 
 
 def test_it_stops_polling_and_shows_the_answer_when_done(alice_client, alice, slow_tasks):
@@ -95,7 +95,7 @@ def test_a_passing_problem_is_shown_and_the_task_stays_active(alice_client, alic
     with time_machine.travel(timezone.now(), tick=False) as clock:
         task = make_task(alice)
         clock.shift(timedelta(seconds=2))
-        sandbox.inject_faults([{"status": 503, "method": "GET"}] * 4)
+        sandbox.inject_faults([{"status": 503, "method": "GET"}])
         page = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX).content.decode()
     assert "Could not check on the task just now" in page
     assert "hx-trigger" in page
@@ -132,10 +132,55 @@ def test_a_failed_task_shows_the_services_message(alice_client, alice):
 
 def test_an_interrupted_submit_becomes_a_retryable_failure(alice_client, alice):
     task = make_task(alice, submit=False)
-    Task.objects.filter(pk=task.pk).update(created=timezone.now() - timedelta(minutes=10))
+    Task.objects.filter(pk=task.pk).update(submitting_since=timezone.now() - timedelta(minutes=10))
     page = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX).content.decode()
     assert "interrupted" in page
-    assert "Try again" in page
+    assert "may be charged twice" in page
+    assert "Try again anyway" in page
+
+
+def test_a_retry_interrupted_by_a_restart_is_noticed_too(alice_client, alice):
+    task = make_task(alice, prompt="sandbox:fail")
+    assert task.claim_submission()
+    Task.objects.filter(pk=task.pk).update(submitting_since=timezone.now() - timedelta(minutes=10))
+    page = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX).content.decode()
+    assert "interrupted" in page
+
+
+def test_two_clicks_on_try_again_claim_the_task_once(alice):
+    sandbox.inject_faults([{"status": 500, "method": "POST"}])
+    task = make_task(alice)
+    other_tab = Task.objects.get(pk=task.pk)  # the same failed task, loaded by a second request
+    assert task.status == other_tab.status == "failed"
+    assert task.claim_submission() is True
+    assert other_tab.claim_submission() is False
+    assert other_tab.status == "submitting"
+
+
+def test_a_late_answer_never_undoes_a_finished_task(alice, slow_tasks):
+    task = make_task(alice)
+    late = Task.objects.get(pk=task.pk)  # a request still holding the task as it was
+    Task.objects.filter(pk=task.pk).update(status="completed", answer="Done.", progress=100)
+    late.apply(foxapi.TaskState(id=task.upstream_id, status="processing", progress=40))
+    late.fail("server_error", "late failure")
+    task.refresh_from_db()
+    assert (task.status, task.answer, task.progress) == ("completed", "Done.", 100)
+
+
+def test_a_long_retry_after_delays_the_next_check(alice_client, alice, slow_tasks, upstream_reads):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = make_task(alice)
+        clock.shift(timedelta(seconds=2))
+        sandbox.inject_faults([{"status": 429, "retry_after": "60", "method": "GET"}])
+        page = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX).content.decode()
+        assert "too many requests" in page
+        assert len(upstream_reads) == 1
+        clock.shift(timedelta(seconds=30))
+        alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX)
+        assert len(upstream_reads) == 1
+        clock.shift(timedelta(seconds=40))
+        alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX)
+        assert len(upstream_reads) == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -148,23 +193,24 @@ def test_many_watchers_cause_one_upstream_call(alice, settings, monkeypatch):
 
     def slow_counting(self, task_id, **kwargs):
         calls.append(task_id)
-        time.sleep(0.3)
+        time.sleep(2.5)  # slower than the poll interval: the lease, not the interval, keeps others out
         return original(self, task_id, **kwargs)
 
     monkeypatch.setattr(foxapi.FoxAPIClient, "get_task", slow_counting)
     barrier = threading.Barrier(6)
     errors = []
 
-    def watch():
+    def watch(delay):
         try:
             barrier.wait()
+            time.sleep(delay)
             Task.objects.get(pk=task.pk).refresh_if_due()
         except Exception as error:  # reported below; a thread cannot fail the test itself
             errors.append(error)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=watch) for _ in range(6)]
+    threads = [threading.Thread(target=watch, args=(number * 0.4,)) for number in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -162,3 +162,25 @@ def test_an_owner_deletes_the_team_and_shared_tasks_stay_with_their_owners(clien
     assert task.team is None
     client.force_login(bob)
     assert client.get(f"/tasks/{task.pk}/").status_code == 200
+
+
+def test_a_demoted_owners_invitation_stops_working(client, alice, bob, carol, team):
+    bob_membership = team.membership_of(bob)
+    bob_membership.role = "owner"
+    bob_membership.save()
+    invitation = Invitation.issue(team, bob)
+    bob_membership.role = "member"
+    bob_membership.save()
+    client.force_login(carol)
+    assert client.get(f"/invitations/{invitation.token}/").status_code == 410
+
+
+def test_a_member_opening_a_link_does_not_spend_it(client, alice, bob, carol, team):
+    invitation = Invitation.issue(team, alice)
+    client.force_login(bob)
+    client.post(f"/invitations/{invitation.token}/")
+    invitation.refresh_from_db()
+    assert invitation.used_at is None
+    client.force_login(carol)
+    client.post(f"/invitations/{invitation.token}/")
+    assert team.membership_of(carol) is not None

@@ -337,6 +337,10 @@ class ShareForm(forms.ModelForm):
         fields = ["team"]
         labels = {"team": "Share with"}
 
+    def save(self, commit=True) -> Task:
+        self.instance.save(update_fields=["team"])  # the status poller may be saving the answer meanwhile
+        return self.instance
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams_of(self.instance.owner)
@@ -494,6 +498,8 @@ class ApiKeyForm(forms.Form):
         secret = self.cleaned_data["secret"]
         if any(character.isspace() for character in secret):
             raise forms.ValidationError("The key has spaces in it. Copy it again, without spaces.")
+        if not secret.isascii() or not secret.isprintable():
+            raise forms.ValidationError("The key has characters FoxAPI keys never contain. Copy it again.")
         if not secret.startswith("sk-") or len(secret) < 8:
             raise forms.ValidationError("That does not look like a FoxAPI key: those start with sk-.")
         return secret
@@ -551,3 +557,7 @@ class RenameKeyForm(forms.ModelForm):
         model = ApiKey
         fields = ["name"]
         error_messages = {"name": {"required": "Give the key a name."}}
+
+    def save(self, commit=True) -> ApiKey:
+        self.instance.save(update_fields=["name"])  # not status or last use, which calls may be changing
+        return self.instance

@@ -34,6 +34,7 @@ SANDBOX_HEADER = "X-FoxAPI-Sandbox"
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 KNOWN_STATUSES = frozenset({"pending", "processing"}) | TERMINAL_STATUSES
 RETRY_STATUSES = frozenset({429, 500, 503})
+QUICK_TIMEOUT = 10.0  # seconds, for a status poll; a task's refresh lease outlasts it
 
 
 # --- Errors -----------------------------------------------------------------------------------
@@ -114,6 +115,15 @@ class Unreachable(FoxAPIError):
         "FoxWeb could not reach FoxAPI. The service or the network may be down; please try again in a minute."
     )
     retryable = True
+
+
+class AnswerLost(FoxAPIError):
+    """A submit that reached FoxAPI but whose answer never came back: the task may exist and cost."""
+
+    default_message = (
+        "FoxAPI may have received this request, but its answer was lost on the way back. "
+        "Trying again may describe the images a second time and charge for both."
+    )
 
 
 class BadResponse(FoxAPIError):
@@ -367,6 +377,7 @@ class FoxAPIClient:
     ):
         self.base_url = base_url.rstrip("/")
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self.quick_timeout = httpx.Timeout(min(timeout, QUICK_TIMEOUT), connect=min(timeout, 5.0))
         self.sync_timeout = httpx.Timeout(sync_timeout, connect=min(timeout, 10.0))
         self.max_retries = max_retries
         self.retry_cap = retry_cap
@@ -403,15 +414,35 @@ class FoxAPIClient:
         yield from self._stream("POST", "/v1/llm/generations", api_key=api_key, body=body)
 
     def stream_task(self, stream_url: str, *, api_key: str) -> Iterator[StreamChunk]:
-        """Follow the SSE stream of an async task submitted with stream=True."""
-        yield from self._stream("GET", stream_url, api_key=api_key)
+        """Follow the SSE stream of an async task submitted with stream=True.
 
-    def get_task(self, task_id: str, *, api_key: str, sync_upstream: bool = False) -> TaskState:
-        """Read a task's current state (GET /v1/tasks/{id})."""
+        The URL is resolved against the base URL, and refused if it points anywhere else: the key
+        goes only to FoxAPI.
+        """
+        base = httpx.URL(self.base_url + "/")
+        url = base.join(stream_url)
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+            raise BadResponse(detail="stream URL on another host")
+        yield from self._stream("GET", str(url), api_key=api_key)
+
+    def get_task(
+        self, task_id: str, *, api_key: str, sync_upstream: bool = False, quick: bool = False
+    ) -> TaskState:
+        """Read a task's current state (GET /v1/tasks/{id}).
+
+        `quick` is for status polling: one attempt with a short timeout, as the next poll is the retry.
+        """
         if not task_id or "/" in task_id or "?" in task_id or "#" in task_id:
             raise TaskNotFound(status=404, detail="malformed task id")
         params = {"sync_upstream": "true"} if sync_upstream else None
-        response = self._send("GET", f"/v1/tasks/{task_id}", api_key=api_key, params=params)
+        response = self._send(
+            "GET",
+            f"/v1/tasks/{task_id}",
+            api_key=api_key,
+            params=params,
+            timeout=self.quick_timeout if quick else None,
+            retries=0 if quick else None,
+        )
         return parse_task(self._json(response))
 
     def check_key(self, api_key: str) -> bool:
@@ -439,28 +470,37 @@ class FoxAPIClient:
             )
         return {"Authorization": f"Bearer {api_key}"}
 
-    def _send(self, method: str, url: str, *, api_key: str, timeout=None, **kwargs) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, *, api_key: str, timeout=None, retries: int | None = None, **kwargs
+    ) -> httpx.Response:
         headers = self._headers(api_key)
         idempotent = method == "GET"
+        max_retries = self.max_retries if retries is None else retries
         attempt = 0
         while True:
             try:
                 response = self.http.request(method, url, headers=headers, timeout=timeout or self.timeout, **kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the service, so even a submit is safe to try again.
-                if attempt < self.max_retries:
+                if attempt < max_retries:
                     self._backoff(attempt, None)
                     attempt += 1
                     continue
                 raise self._transport_error(exc) from None
+            except httpx.DecodingError:
+                raise BadResponse(detail="body could not be decoded") from None
             except httpx.TransportError as exc:
-                if idempotent and not isinstance(exc, httpx.TimeoutException) and attempt < self.max_retries:
+                if not idempotent:  # the request went out: FoxAPI may have made the task
+                    raise AnswerLost(detail=type(exc).__name__) from None
+                if not isinstance(exc, httpx.TimeoutException) and attempt < max_retries:
                     self._backoff(attempt, None)
                     attempt += 1
                     continue
                 raise self._transport_error(exc) from None
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise Unreachable(detail=type(exc).__name__) from None
             log.debug("FoxAPI %s %s -> %s", method, response.url.path, response.status_code)
-            if response.status_code in RETRY_STATUSES and idempotent and attempt < self.max_retries:
+            if response.status_code in RETRY_STATUSES and idempotent and attempt < max_retries:
                 retry_after = _retry_after_seconds(response)
                 if retry_after is None or retry_after <= self.retry_cap:
                     response.close()
@@ -552,21 +592,27 @@ class FoxAPIClient:
                     except ValueError:
                         raise BadResponse(detail="stream chunk is not JSON") from None
                     yield chunk
+        except httpx.DecodingError:
+            raise BadResponse(detail="stream could not be decoded") from None
         except httpx.TransportError as exc:
             raise self._transport_error(exc) from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise Unreachable(detail=type(exc).__name__) from None
 
 
 # --- The process-wide door ------------------------------------------------------------------------
 
-_clients: dict[str, FoxAPIClient] = {}
+_clients: dict[tuple, FoxAPIClient] = {}
 _clients_lock = threading.Lock()
 
 
 def client() -> FoxAPIClient:
     """The pooled client for the configured FoxAPI (the in-process sandbox by default)."""
     base_url = settings.FOXAPI_BASE_URL
+    options = (settings.FOXAPI_TIMEOUT, settings.FOXAPI_SYNC_TIMEOUT, settings.FOXAPI_MAX_RETRIES)
+    cache_key = (base_url, *options, settings.FOXAPI_RETRY_CAP)
     with _clients_lock:
-        existing = _clients.get(base_url)
+        existing = _clients.get(cache_key)
         if existing is None:
             transport = None
             url = base_url
@@ -574,7 +620,7 @@ def client() -> FoxAPIClient:
                 from vision.sandbox import SandboxTransport
 
                 transport, url = SandboxTransport(), SANDBOX_BASE_URL
-            existing = _clients[base_url] = FoxAPIClient(
+            existing = _clients[cache_key] = FoxAPIClient(
                 url,
                 transport=transport,
                 timeout=settings.FOXAPI_TIMEOUT,
@@ -585,7 +631,8 @@ def client() -> FoxAPIClient:
         return existing
 
 
-_sandbox_probe: dict[str, bool] = {}
+_sandbox_probe: dict[str, tuple[bool, float]] = {}
+PROBE_AGAIN_AFTER = 30.0  # seconds: a standalone sandbox started after FoxWeb is noticed soon
 
 
 def is_sandbox() -> bool:
@@ -593,18 +640,27 @@ def is_sandbox() -> bool:
     base_url = settings.FOXAPI_BASE_URL
     if base_url == SANDBOX:
         return True
-    if base_url not in _sandbox_probe:
+    cached = _sandbox_probe.get(base_url)
+    if cached and (cached[0] or time.monotonic() - cached[1] < PROBE_AGAIN_AFTER):
+        return cached[0]
+    return _probe(base_url)
+
+
+def _probe(base_url: str) -> bool:
+    answer = False
+    try:
         host = httpx.URL(base_url).host
-        answer = False
-        if host in ("127.0.0.1", "localhost", "::1", "[::1]"):
-            # The standalone sandbox only listens on loopback; ask it once per process.
-            try:
-                reply = httpx.get(f"{base_url}/v1/sandbox", timeout=2.0, trust_env=False)
-                answer = reply.headers.get(SANDBOX_HEADER) == "1"
-            except httpx.HTTPError:
-                answer = False
-        _sandbox_probe[base_url] = answer
-    return _sandbox_probe[base_url]
+    except httpx.InvalidURL:
+        host = ""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        # The standalone sandbox only listens on loopback, and says who it is.
+        try:
+            reply = httpx.get(f"{base_url}/v1/sandbox", timeout=2.0, trust_env=False)
+            answer = reply.headers.get(SANDBOX_HEADER) == "1"
+        except httpx.HTTPError:
+            answer = False
+    _sandbox_probe[base_url] = (answer, time.monotonic())
+    return answer
 
 
 def sandbox_demo_key() -> str:

@@ -2,8 +2,9 @@
 
 FOXWEB_ENCRYPTION_KEYS lists Fernet keys: the first encrypts, every one of them decrypts, so a
 new key can be put in front and `manage.py rotate_api_keys` re-encrypts everything with it.
-Without the setting (development only; production refuses to start), one key is derived from
-SECRET_KEY so a fresh checkout works.
+Without the setting (development only; production refuses to start), a key derived from
+SECRET_KEY encrypts, so a fresh checkout works; it stays last in the list, decrypt-only once the
+setting is made, so keys saved before can be read and rotated.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ class UndecryptableKey(Exception):
 
 
 def _vault() -> MultiFernet:
-    keys = list(settings.FOXWEB_ENCRYPTION_KEYS)
-    if not keys:
-        digest = hashlib.sha256(f"foxweb api keys:{settings.SECRET_KEY}".encode()).digest()
-        keys = [base64.urlsafe_b64encode(digest).decode()]
+    # The key derived from SECRET_KEY always comes last: it encrypts only when nothing is configured,
+    # and it still decrypts keys saved before FOXWEB_ENCRYPTION_KEYS was set (rotate them after).
+    digest = hashlib.sha256(f"foxweb api keys:{settings.SECRET_KEY}".encode()).digest()
+    keys = [*settings.FOXWEB_ENCRYPTION_KEYS, base64.urlsafe_b64encode(digest).decode()]
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError:

@@ -1,6 +1,9 @@
 from django.contrib.auth import get_user_model
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 
 class FirstRunMiddleware:
@@ -18,3 +21,15 @@ class FirstRunMiddleware:
             if not request.path.startswith((setup_url, "/static/")) and not get_user_model().objects.exists():
                 return redirect(setup_url)
         return self.get_response(request)
+
+
+class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """Login is required everywhere; an htmx request whose session ended sends the whole page to
+    the login form (and back afterwards) instead of swapping the login page into a status card."""
+
+    def handle_no_permission(self, request, view_func):
+        if getattr(request, "htmx", False):
+            page = request.htmx.current_url_abs_path or request.get_full_path()
+            login_url = redirect_to_login(page, self.get_login_url(view_func))["Location"]
+            return HttpResponseClientRedirect(login_url)
+        return super().handle_no_permission(request, view_func)

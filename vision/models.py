@@ -24,6 +24,12 @@ from vision import foxapi, images, keyvault
 
 # A submit that has not come back after this long was interrupted (say, by a restart).
 SUBMIT_STALE_AFTER = timedelta(minutes=5)
+INTERRUPTED_MESSAGE = (
+    "The submission was interrupted (FoxWeb may have restarted) before FoxAPI confirmed it. "
+    "FoxAPI may or may not have received it, so trying again may be charged twice."
+)
+# How long one request may spend refreshing a task before another may take over.
+REFRESH_LEASE = timedelta(seconds=foxapi.QUICK_TIMEOUT + 5)
 INVITATION_LIFETIME = timedelta(days=7)
 UPLOAD_LIFETIME = timedelta(days=1)
 # Where a task's key came from when it is not one of the stored keys.
@@ -122,10 +128,20 @@ class Invitation(models.Model):
 
     @property
     def is_usable(self) -> bool:
-        return self.used_at is None and self.expires > timezone.now()
+        """Unused, unexpired, and its maker still owns the team (a demoted owner's links stop working)."""
+        return (
+            self.used_at is None
+            and self.expires > timezone.now()
+            and Membership.objects.filter(team_id=self.team_id, user_id=self.created_by_id, role="owner").exists()
+        )
 
     def accept(self, user) -> bool:
-        """Join the team; False if the link was used or expired meanwhile. Safe against double use."""
+        """Join the team; False if the link was used or expired meanwhile. Safe against double use.
+
+        Someone already in the team does not spend the link.
+        """
+        if Membership.objects.filter(team_id=self.team_id, user=user).exists():
+            return True
         with transaction.atomic():
             claimed = Invitation.objects.filter(pk=self.pk, used_at__isnull=True, expires__gt=timezone.now()).update(
                 used_at=timezone.now(), used_by=user
@@ -393,8 +409,12 @@ class Task(models.Model):
     created = models.DateTimeField(default=timezone.now)
     submitted = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
-    # When FoxAPI was last asked about this task; also the lease that lets one request refresh it.
+    # When the current submit began, to notice one interrupted by a restart.
+    submitting_since = models.DateTimeField(default=timezone.now, null=True, blank=True)
+    # When FoxAPI was last asked about this task (or may next be asked, after a Retry-After)...
     checked = models.DateTimeField(null=True, blank=True)
+    # ...and until when one request holds the right to ask (see claim_refresh).
+    refreshing_until = models.DateTimeField(null=True, blank=True)
 
     objects = TaskQuerySet.as_manager()
 
@@ -441,10 +461,6 @@ class Task(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
     @property
-    def can_retry(self) -> bool:
-        return self.status in (self.Status.FAILED, self.Status.CANCELLED)
-
-    @property
     def duration(self) -> timedelta | None:
         if self.finished and self.submitted:
             return self.finished - self.submitted
@@ -468,11 +484,14 @@ class Task(models.Model):
     def key_secret(self) -> str:
         """The plain FoxAPI key this task is paid with, decrypted just for the call.
 
-        Raises KeyRejected when that key was revoked or cannot be opened.
+        Raises KeyRejected when that key was revoked, is no longer the owner's to use (they left
+        the team whose key it is), or cannot be opened.
         """
         if self.api_key_id:
             if self.api_key.is_revoked:
                 raise foxapi.KeyRejected("The API key chosen for this description was revoked. Pick another key.")
+            if not ApiKey.objects.usable_by(self.owner).filter(pk=self.api_key_id).exists():
+                raise foxapi.KeyRejected("You can no longer use the API key chosen for this description. Pick another key.")
             try:
                 return self.api_key.secret()
             except keyvault.UndecryptableKey:
@@ -509,22 +528,42 @@ class Task(models.Model):
     # Changing state -----------------------------------------------------------------------
 
     def submit(self) -> None:
-        """Send the task to FoxAPI; on failure the task says why and can be retried."""
-        self.status = self.Status.SUBMITTING
-        self.error_code = self.error_message = self.check_problem = ""
-        self.finished = None
-        self.save(update_fields=["status", "error_code", "error_message", "check_problem", "finished"])
+        """Send the task to FoxAPI. The caller holds it in "submitting" (new, or claimed for a retry).
+
+        On failure the task says why and can be tried again; when the answer to the submit was
+        lost, it says FoxAPI may have the task already, so a retry may be charged twice.
+        """
         try:
             state = foxapi.client().submit_vision_task(self.vision_request(), api_key=self.key_secret())
         except foxapi.FoxAPIError as error:
             self._note_key_outcome(error)
-            self.fail(error.short_code, error.user_message)
+            code = "answer_lost" if isinstance(error, foxapi.AnswerLost) else error.short_code
+            self.fail(code, error.user_message)
             return
         self._note_key_outcome(None)
         self.upstream_id = state.id
         self.submitted = self.checked = timezone.now()
-        self.save(update_fields=["upstream_id", "submitted", "checked"])
+        self._save_if_active(["upstream_id", "submitted", "checked"])
         self.apply(state)
+
+    def claim_submission(self) -> bool:
+        """Put a failed or cancelled task back to "submitting" for a retry; one click, one retry.
+
+        A conditional UPDATE, so two clicks or two tabs cannot send the task twice.
+        """
+        claimed = Task.objects.filter(pk=self.pk, status__in=(self.Status.FAILED, self.Status.CANCELLED)).update(
+            status=self.Status.SUBMITTING,
+            submitting_since=timezone.now(),
+            upstream_id="",
+            progress=0,
+            error_code="",
+            error_message="",
+            check_problem="",
+            submitted=None,
+            finished=None,
+        )
+        self.refresh_from_db()
+        return bool(claimed)
 
     def fail(self, code: str, message: str) -> None:
         self.status = self.Status.FAILED
@@ -532,7 +571,7 @@ class Task(models.Model):
         self.error_message = message
         self.check_problem = ""
         self.finished = timezone.now()
-        self.save(update_fields=["status", "error_code", "error_message", "check_problem", "finished"])
+        self._save_if_active(["status", "error_code", "error_message", "check_problem", "finished"])
 
     def apply(self, state: foxapi.TaskState) -> None:
         """Store what FoxAPI reported about this task."""
@@ -560,13 +599,22 @@ class Task(models.Model):
             if done and self.submitted and self.submitted <= done <= self.finished:
                 self.finished = done  # when the model finished, not when FoxWeb next looked
             fields.append("finished")
-        self.save(update_fields=fields)
+        self._save_if_active(fields)
+
+    def _save_if_active(self, fields: list[str]) -> bool:
+        """Save while the task is still active, so a late or slow answer never undoes a finished task."""
+        saved = Task.objects.filter(pk=self.pk, status__in=self.ACTIVE_STATUSES).update(
+            **{name: getattr(self, name) for name in fields}
+        )
+        if not saved:
+            self.refresh_from_db()
+        return bool(saved)
 
     def claim_refresh(self) -> bool:
-        """Take the right to ask FoxAPI about this task now; only one request gets it.
+        """Take the right to ask FoxAPI about this task now; only one request at a time gets it.
 
-        A single conditional UPDATE: it succeeds only if nobody checked within the poll
-        interval, and it marks the task checked, so concurrent requests see it as fresh.
+        A single conditional UPDATE: it succeeds only if nobody checked within the poll interval
+        and no other request holds the lease, which lasts longer than the slowest status call.
         """
         now = timezone.now()
         due = now - timedelta(seconds=self.poll_interval())
@@ -574,35 +622,37 @@ class Task(models.Model):
             Task.objects.filter(pk=self.pk, status__in=self.ACTIVE_STATUSES)
             .exclude(upstream_id="")
             .filter(Q(checked__isnull=True) | Q(checked__lte=due))
-            .update(checked=now)
+            .filter(Q(refreshing_until__isnull=True) | Q(refreshing_until__lt=now))
+            .update(refreshing_until=now + REFRESH_LEASE)
         )
-        if claimed:
-            self.checked = now
         return bool(claimed)
 
     def refresh_if_due(self) -> None:
         """Bring the task up to date from FoxAPI when its stored state is older than the poll interval."""
         if self.status == self.Status.SUBMITTING:
-            if timezone.now() - self.created > SUBMIT_STALE_AFTER and not self.upstream_id:
-                self.fail(
-                    "interrupted",
-                    "The submission was interrupted before FoxAPI confirmed it. Please try again.",
-                )
+            if self.submitting_since and timezone.now() - self.submitting_since > SUBMIT_STALE_AFTER:
+                self.fail("interrupted", INTERRUPTED_MESSAGE)
             return
         if not self.is_active or not self.claim_refresh():
             return
+        next_check = timezone.now()
         try:
-            state = foxapi.client().get_task(self.upstream_id, api_key=self.key_secret())
+            state = foxapi.client().get_task(self.upstream_id, api_key=self.key_secret(), quick=True)
         except foxapi.TaskNotFound:
             self.fail("not_found", "FoxAPI no longer has a record of this task. Please try again.")
         except (foxapi.KeyRejected, foxapi.QuotaExhausted) as error:
             self._note_key_outcome(error)
             self.fail(error.short_code, error.user_message)
         except foxapi.FoxAPIError as error:
+            if error.retry_after:  # FoxAPI asked for a pause: the next poll waits for it
+                next_check += timedelta(seconds=min(error.retry_after, 300))
             self.check_problem = f"Could not check on the task just now: {error.user_message}"[:500]
-            self.save(update_fields=["check_problem"])
+            self._save_if_active(["check_problem"])
         else:
             self.apply(state)
+        finally:
+            Task.objects.filter(pk=self.pk).update(checked=next_check, refreshing_until=None)
+            self.checked = next_check
 
 
 def plain_task_error(state: foxapi.TaskState) -> str:

@@ -67,7 +67,8 @@ def standalone_sandbox(settings):
     yield url
     server.shutdown()
     server.server_close()
-    foxapi._clients.pop(url, None)
+    for key in [key for key in foxapi._clients if key[0] == url]:
+        foxapi._clients.pop(key).close()
     foxapi._sandbox_probe.pop(url, None)
 
 

@@ -42,7 +42,7 @@ def task_status(request, task_id: int):
 @require_POST
 def task_retry(request, task_id: int):
     task = get_task_for_owner(request, task_id)
-    if task.can_retry:
+    if task.claim_submission():
         task.submit()
     if request.htmx:
         return render(request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()})

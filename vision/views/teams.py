@@ -89,7 +89,8 @@ def team_member(request, team_id: int, member_id: int):
     """Owners remove members, make them owners, or step down to member themselves."""
     team, _ = _get_team_for_owner(request, team_id)
     with transaction.atomic():
-        members = Membership.objects.select_for_update().filter(team=team)
+        Team.objects.select_for_update().get(pk=team.pk)  # one change of roles at a time per team
+        members = Membership.objects.filter(team=team)
         target = get_object_or_404(members, pk=member_id)
         action = request.POST.get("action")
         owners = members.filter(role=Membership.Role.OWNER).count()
@@ -125,7 +126,11 @@ def team_delete(request, team_id: int):
 def team_leave(request, team_id: int):
     team, membership = _get_team_for_member(request, team_id)
     with transaction.atomic():
-        owners = Membership.objects.select_for_update().filter(team=team, role=Membership.Role.OWNER)
+        Team.objects.select_for_update().get(pk=team.pk)  # two owners leaving at once: one waits
+        owners = Membership.objects.filter(team=team, role=Membership.Role.OWNER)
+        membership = Membership.objects.filter(pk=membership.pk).first()
+        if membership is None:  # removed a moment ago
+            return redirect("team_list")
         if membership.is_owner and owners.count() == 1:
             messages.error(request, "You are the last owner. Make someone else an owner before you leave.")
             return redirect(team)
