@@ -154,7 +154,7 @@ def test_a_file_over_the_size_limit_is_refused(alice_client, settings):
         ("temperature", "-1", "Use a temperature from 0 to 2."),
         ("temperature", "warm", "Use a temperature from 0 to 2, e.g. 0.7."),
         ("prompt", "", "Tell the model what to do with the images."),
-        ("model", "dall-e", "Select a valid choice"),
+        ("model", "dall-e", "Pick one of the models listed."),
     ],
 )
 def test_field_rules_are_shown_next_to_the_field(alice_client, field, value, message):

@@ -126,6 +126,13 @@ def test_alt_text_prompts_get_short_answers():
     assert "simulated" in outcome["answer"]
 
 
+def test_alt_text_for_many_detailed_images_keeps_its_label_within_125_characters():
+    urls = [data_uri((1200, 800), (30 * n, 120, 200)) for n in range(6)]
+    outcome = sandbox.simulate({"prompt": "Alt text (≤ 125 characters)", "image_urls": urls})
+    assert len(outcome["answer"]) <= 125
+    assert outcome["answer"].endswith("(simulated).")
+
+
 def test_an_undecodable_image_fails_the_task():
     outcome = sandbox.simulate({"prompt": "Describe", "image_urls": ["data:image/png;base64,aGVsbG8="]})
     assert outcome["error"]["code"] == "invalid_image"

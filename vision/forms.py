@@ -99,7 +99,11 @@ class DescribeForm(forms.Form):
         help_text="One per line, starting with http:// or https://.",
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://example.com/photo.jpg", "spellcheck": "false"}),
     )
-    model = forms.ChoiceField(label="Model", choices=model_choices)
+    model = forms.ChoiceField(
+        label="Model",
+        choices=model_choices,
+        error_messages={"required": "Pick a model.", "invalid_choice": "Pick one of the models listed."},
+    )
     prompt = forms.CharField(
         label="What should the model do?",
         max_length=100_000,

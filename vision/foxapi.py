@@ -425,9 +425,7 @@ class FoxAPIClient:
             raise BadResponse(detail="stream URL on another host")
         yield from self._stream("GET", str(url), api_key=api_key)
 
-    def get_task(
-        self, task_id: str, *, api_key: str, sync_upstream: bool = False, quick: bool = False
-    ) -> TaskState:
+    def get_task(self, task_id: str, *, api_key: str, sync_upstream: bool = False, quick: bool = False) -> TaskState:
         """Read a task's current state (GET /v1/tasks/{id}).
 
         `quick` is for status polling: one attempt with a short timeout, as the next poll is the retry.

@@ -491,7 +491,9 @@ class Task(models.Model):
             if self.api_key.is_revoked:
                 raise foxapi.KeyRejected("The API key chosen for this description was revoked. Pick another key.")
             if not ApiKey.objects.usable_by(self.owner).filter(pk=self.api_key_id).exists():
-                raise foxapi.KeyRejected("You can no longer use the API key chosen for this description. Pick another key.")
+                raise foxapi.KeyRejected(
+                    "You can no longer use the API key chosen for this description. Pick another key."
+                )
             try:
                 return self.api_key.secret()
             except keyvault.UndecryptableKey:

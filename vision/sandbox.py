@@ -539,10 +539,9 @@ def simulate(data: dict) -> dict:
     lines = []
     for number, fact in enumerate(facts, start=1):
         lines.append(_sentence(fact, number if len(facts) > 1 else 0, lowered))
-    if "alt text" in lowered or "125" in lowered:
-        answer = lines[0][:125]
-    elif "one sentence" in lowered:
-        answer = lines[0]
+    if "alt text" in lowered or "125" in lowered or "one sentence" in lowered:
+        limit = 125 if "one sentence" not in lowered else 400
+        answer = _short_answer(facts, limit)
     else:
         answer = "\n".join(f"- {line}" for line in lines)
         if "text" in lowered and ("extract" in lowered or "read" in lowered):
@@ -572,6 +571,20 @@ def simulate(data: dict) -> dict:
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+def _short_answer(facts: list[ImageFacts], limit: int) -> str:
+    """One sentence for all the images, cut to `limit` characters, still labelled as simulated."""
+    label = " (simulated)."
+    parts = []
+    for fact in facts:
+        if fact.readable:
+            parts.append(f"a {fact.orientation} image in {_join(fact.colours[:2]) or 'mixed colours'}")
+        else:
+            parts.append("an image the sandbox could not open")
+    text = _join(parts)
+    text = text[0].upper() + text[1:]
+    return text[: limit - len(label)].rstrip(" ,") + label
 
 
 def _sentence(fact: ImageFacts, number: int, prompt: str) -> str:

@@ -35,6 +35,7 @@
       request.open("POST", zone.dataset.uploadUrl);
       request.setRequestHeader("X-CSRFToken", csrfToken());
       request.setRequestHeader("HX-Request", "true");
+      updateCount();
       request.upload.onprogress = function (event) {
         if (event.lengthComputable) bar.value = Math.round(100 * event.loaded / event.total);
       };
@@ -85,6 +86,12 @@
     var urls = (form.querySelector('textarea[name="urls"]').value || "").split("\n")
       .filter(function (line) { return line.trim() !== ""; }).length;
     var total = files + loading + urls;
+    // Describe waits for uploads still on their way, so no image is silently left out.
+    var submit = document.getElementById("describe-submit");
+    if (submit) {
+      submit.disabled = loading > 0;
+      submit.textContent = loading > 0 ? "Uploading " + loading + (loading === 1 ? " image…" : " images…") : "Describe";
+    }
     var model = form.querySelector('input[name="model"]:checked');
     var limit = model ? parseInt(model.dataset.maxImages, 10) : 10;
     var label = model ? model.parentElement.querySelector(".model-name").textContent : "";
@@ -172,6 +179,13 @@
   });
 
   document.addEventListener("htmx:afterSwap", updateCount);
+
+  // After "Try again", focus goes to the refreshed status, not the top of the page.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id !== "task-status" || event.detail.requestConfig.verb !== "post") return;
+    var heading = event.target.querySelector("h2");
+    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+  });
 
   // After a form comes back with mistakes, focus goes to the first one, not the top of the page.
   document.addEventListener("htmx:afterSwap", function (event) {

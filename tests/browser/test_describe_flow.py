@@ -66,7 +66,7 @@ def test_a_new_user_describes_a_photo_and_a_url(new_page, django_user_model, pho
 
     page.get_by_text("Sandbox", exact=True).wait_for()
     page.locator('input[type="file"]').set_input_files(str(photo))
-    page.locator(".staged-item", has_text="meadow.jpg").wait_for()
+    page.locator('.staged-item:has(input[name="uploads"])', has_text="meadow.jpg").wait_for()
     page.get_by_label("Image addresses (URLs)").fill(photo_server)
     page.get_by_label("Gemini 2.5 Pro").check()
     page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
@@ -107,7 +107,8 @@ def test_the_form_explains_a_model_limit_before_submitting(new_page, django_user
     for path in (first, second):
         Image.new("RGB", (50, 50), (200, 0, 0)).save(path)
     page.locator('input[type="file"]').set_input_files([str(first), str(second)])
-    page.locator(".staged-item", has_text="two.png").wait_for()
+    page.locator('.staged-item:has(input[name="uploads"])', has_text="two.png").wait_for()
+    page.locator('.staged-item:has(input[name="uploads"])', has_text="one.png").wait_for()
     page.get_by_label("Nemotron 3 Nano Omni").check()
     assert "takes at most 1 image" in page.locator("#image-count").inner_text()
     page.get_by_role("button", name="Describe", exact=True).click()
