@@ -35,6 +35,13 @@ def change_requests(task):
     ]
 
 
+def test_describe_again_works_for_a_team_member_and_no_one_else(client, bob, carol, shared_task):
+    client.force_login(carol)
+    assert client.post(f"/tasks/{shared_task.pk}/again/").status_code == 404
+    client.force_login(bob)
+    assert client.post(f"/tasks/{shared_task.pk}/again/").status_code == 302
+
+
 def test_visible_to_is_own_and_team_shared_tasks(alice, bob, carol, team):
     own = make_task(bob, submit=False)
     shared = make_task(alice, team=team, submit=False)

@@ -293,16 +293,28 @@ def test_uploads_are_private(client, alice, bob):
 
 def test_describe_again_offers_the_same_images_and_settings(alice_client, alice):
     task = make_task(alice, model="gemini-2.5-pro", prompt="Count the birds.", temperature=0.4, image_count=2)
-    page = alice_client.get(f"/?again={task.pk}").content.decode()
+    response = alice_client.post(f"/tasks/{task.pk}/again/")
+    assert response["Location"] == f"/?again={task.pk}"
+    page = alice_client.get(response["Location"]).content.decode()
     assert "Count the birds." in page
     assert 'value="gemini-2.5-pro" data-max-images="10" checked' in page
     assert len(re.findall(r'name="uploads" value="\d+"', page)) == 2
+
+
+def test_describe_again_twice_stages_each_image_once(alice_client, alice):
+    task = make_task(alice, image_count=2)
+    alice_client.post(f"/tasks/{task.pk}/again/")
+    alice_client.post(f"/tasks/{task.pk}/again/")
+    assert Upload.objects.count() == 2
+    assert len(staged_ids(alice_client.get(f"/?again={task.pk}"))) == 2
 
 
 def test_describe_again_is_404_for_someone_elses_task(client, alice, bob):
     task = make_task(bob)
     client.force_login(alice)
     assert client.get(f"/?again={task.pk}").status_code == 404
+    assert client.post(f"/tasks/{task.pk}/again/").status_code == 404
+    assert not Upload.objects.exists()
 
 
 def test_abandoned_uploads_are_cleared_after_a_day(alice_client, alice):
@@ -342,9 +354,19 @@ def test_describe_again_keeps_the_first_originals_size(alice_client, alice):
     task = make_task(alice, submit=False)
     image = task.images.get()
     type(image).objects.filter(pk=image.pk).update(original_width=4000, original_height=3000, original_bytes=9_000_000)
-    alice_client.get(f"/?again={task.pk}")
+    alice_client.post(f"/tasks/{task.pk}/again/")
     upload = Upload.objects.get()
     assert (upload.width, upload.height, upload.size) == (4000, 3000, 9_000_000)
     alice_client.post("/", form_data(uploads=[str(upload.pk)]))
     again = Task.objects.exclude(pk=task.pk).get().images.get()
     assert (again.original_width, again.original_height, again.original_bytes) == (4000, 3000, 9_000_000)
+
+
+def test_images_too_large_together_for_one_request_are_refused(alice_client, monkeypatch):
+    from vision import forms
+
+    monkeypatch.setattr(forms, "MAX_REQUEST_BYTES", 100)
+    response = alice_client.post("/", form_data(files=[upload_file()]))
+    assert "Together these images are too large to send" in response.content.decode()
+    assert not Task.objects.exists()
+    assert len(staged_ids(response)) == 1

@@ -212,3 +212,16 @@ def test_an_unknown_export_format_is_refused(client, alice):
 def test_an_empty_history_says_what_to_do(client, alice):
     client.force_login(alice)
     assert "Describe your first image" in client.get("/history/").content.decode()
+
+
+def test_filter_by_one_colleague(client, alice, bob, carol, team):
+    from vision.models import Membership
+
+    Membership.objects.create(team=team, user=carol)
+    answered(bob, "Bob's work", team=team)
+    answered(carol, "Carol's work", team=team)
+    client.force_login(alice)
+    page = client.get(f"/history/?owner={bob.pk}").content.decode()
+    assert "Bob&#x27;s work" in page and "Carol" not in page.split("history-list")[-1]
+    stranger = client.get("/history/?owner=999999").content.decode()
+    assert "Bob&#x27;s work" in stranger  # not a colleague: the filter is ignored, nothing leaks

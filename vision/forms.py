@@ -36,6 +36,8 @@ PRESETS = {
 }
 DEFAULT_PRESET = "detailed"
 DEFAULT_MAX_TOKENS = 1024
+# FoxAPI's requests stay under about 20 MB (contract, section 5); leave room for the rest of the body.
+MAX_REQUEST_BYTES = 19_000_000
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -293,6 +295,12 @@ class DescribeForm(forms.Form):
         for (name, *_), result in zip(sources, prepared, strict=True):
             if isinstance(result, images.ImageError):
                 raise images.ImageError(f"{name}: {result.user_message}")
+        total = sum(len(result.data_uri) for result in prepared)
+        if total > MAX_REQUEST_BYTES:
+            raise images.ImageError(
+                f"Together these images are too large to send ({total / 1e6:.1f} MB of at most "
+                f"{MAX_REQUEST_BYTES / 1e6:.0f} MB). Remove some, or turn off High detail."
+            )
         with transaction.atomic():
             task = Task.objects.create(
                 owner=self.user,
@@ -386,9 +394,7 @@ class HistoryFilterForm(forms.Form):
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *Task.Status.choices])
     model = forms.ChoiceField(label="Model", required=False)
     team = forms.ModelChoiceField(label="Team", required=False, queryset=Team.objects.none(), empty_label="Any team")
-    owner = forms.ChoiceField(
-        label="Owner", required=False, choices=[("", "Anyone"), ("me", "Me"), ("others", "My colleagues")]
-    )
+    owner = forms.ChoiceField(label="Owner", required=False)
     since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -397,6 +403,16 @@ class HistoryFilterForm(forms.Form):
         self.user = user
         self.fields["team"].queryset = teams_of(user)
         self.fields["model"].choices = [("", "Any model"), *model_choices()]
+        colleagues = (
+            get_user_model()
+            .objects.filter(memberships__team__memberships__user=user)
+            .exclude(pk=user.pk)
+            .distinct()
+            .order_by("username")
+        )
+        self.fields["owner"].choices = [("", "Anyone"), ("me", "Me"), ("others", "My colleagues")] + [
+            (str(colleague.pk), colleague.get_username()) for colleague in colleagues
+        ]
 
     def filter(self, tasks):
         """Narrow a queryset of tasks by whatever valid filters were given; invalid ones are ignored."""
@@ -414,6 +430,8 @@ class HistoryFilterForm(forms.Form):
             tasks = tasks.filter(owner=self.user)
         elif data.get("owner") == "others":
             tasks = tasks.exclude(owner=self.user)
+        elif data.get("owner"):
+            tasks = tasks.filter(owner_id=int(data["owner"]))
         if data.get("since"):
             tasks = tasks.filter(created__date__gte=data["since"])
         if data.get("until"):

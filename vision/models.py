@@ -9,11 +9,11 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
@@ -36,8 +36,6 @@ UPLOAD_LIFETIME = timedelta(days=1)
 KEY_ORGANISATION = "organisation"
 KEY_SANDBOX = "sandbox"
 KEY_SOURCE_LABELS = {KEY_ORGANISATION: "Organisation key", KEY_SANDBOX: "Sandbox demo key", "key": "A deleted key"}
-# Full-text search on PostgreSQL; migration 0002 builds a GIN index on this same expression.
-SEARCH_DOCUMENT = SearchVector("prompt", "answer", config="simple")
 
 
 class Team(models.Model):
@@ -295,12 +293,25 @@ class Upload(models.Model):
         return self.name
 
     @classmethod
-    def stage(cls, owner, name: str, data: bytes, source_url: str = "", original: TaskImage | None = None) -> Upload:
+    def stage(
+        cls,
+        owner,
+        name: str,
+        data: bytes,
+        source_url: str = "",
+        original: TaskImage | None = None,
+        reuse: bool = False,
+    ) -> Upload:
         """Check an image by decoding it, keep the original and a thumbnail; raises ImageError.
 
         `original` is the task image this one is a copy of ("Describe again"): its original
-        size and format are kept, not those of the reduced copy.
+        size and format are kept, not those of the reduced copy. With `reuse`, an upload of the
+        same bytes the owner already has is returned instead of a second copy.
         """
+        if reuse:
+            existing = cls.objects.filter(owner=owner, sha256=hashlib.sha256(data).hexdigest()).first()
+            if existing:
+                return existing
         preview = images.prepare_image(data, images.SizePolicy(settings.FOXWEB_THUMBNAIL_SIZE, None))
         upload = cls(
             owner=owner,
@@ -337,21 +348,32 @@ class TaskQuerySet(models.QuerySet):
     def visible_to(self, user) -> TaskQuerySet:
         """The tasks a user may see: their own, and those shared with a team they belong to.
 
-        Every view that shows a task, its status, its images or an export starts here.
+        Every view that shows a task, its status, its images or an export starts here. The team
+        ids are read first (one small query) so that PostgreSQL can use the owner and team
+        indexes, or the owner index alone for someone in no team.
         """
         if not user.is_authenticated:
             return self.none()
-        their_teams = Membership.objects.filter(user=user).values("team_id")
+        their_teams = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+        if not their_teams:
+            return self.filter(owner=user)
         return self.filter(Q(owner=user) | Q(team_id__in=their_teams))
 
     def search(self, text: str) -> TaskQuerySet:
-        """Tasks whose prompt or answer contain every word of `text` (words may be prefixes)."""
+        """Tasks whose prompt or answer contain every word of `text`.
+
+        On PostgreSQL this matches the stored `search_vector` column (migration 0002): PostgreSQL
+        picks its GIN index for rare words, or walks the newest tasks for common ones, and never
+        parses a row's text at query time.
+        """
         words = re.findall(r"\w+", text.lower())[:10]
         if not words:
             return self
         if connection.vendor == "postgresql":
-            query = SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw", config="simple")
-            return self.annotate(search_document=SEARCH_DOCUMENT).filter(search_document=query)
+            # Whole words, and the last one may be a beginning ("lem" finds "lemons").
+            query = " & ".join([*words[:-1], f"{words[-1]}:*"])
+            matches = RawSQL('"vision_task"."search_vector" @@ to_tsquery(\'simple\', %s)', [query], BooleanField())
+            return self.alias(search_matches=matches).filter(search_matches=True)
         for word in words:
             self = self.filter(Q(prompt__icontains=word) | Q(answer__icontains=word))
         return self

@@ -30,6 +30,7 @@ urlpatterns = [
     path("tasks/<id:task_id>/", tasks.task_detail, name="task_detail"),
     path("tasks/<id:task_id>/status/", tasks.task_status, name="task_status"),
     path("tasks/<id:task_id>/retry/", tasks.task_retry, name="task_retry"),
+    path("tasks/<id:task_id>/again/", describe.describe_again, name="describe_again"),
     path("tasks/<id:task_id>/share/", tasks.task_share, name="task_share"),
     path("tasks/<id:task_id>/public-link/", tasks.task_public_link, name="task_public_link"),
     path("images/<id:image_id>/", tasks.image_file, {"variant": "full"}, name="image_file"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -70,17 +71,13 @@ def describe(request):
 
 
 def _again_initial(request) -> dict:
-    """ "Describe again": the same images and settings of a task the user may see."""
+    """ "Describe again": the settings of a task the user may see (its images were staged by POST)."""
     task_id = request.GET.get("again", "")
     if not task_id.isdigit() or len(task_id) > 18:
         return {}
     task = get_task_for_user(request, int(task_id))
-    uploads = [
-        Upload.stage(request.user, image.name, image.read(), source_url=image.source_url, original=image)
-        for image in task.images.all()
-    ]
     return {
-        "uploads": uploads,
+        "uploads": list(Upload.objects.filter(owner=request.user)),
         "model": task.model,
         "prompt": task.prompt,
         "system_prompt": task.system_prompt,
@@ -89,6 +86,15 @@ def _again_initial(request) -> dict:
         "include_reasoning": task.include_reasoning,
         "high_detail": task.high_detail,
     }
+
+
+@require_POST
+def describe_again(request, task_id: int):
+    """Stage a task's images again (once each, however often this is pressed) and open the form."""
+    task = get_task_for_user(request, task_id)
+    for image in task.images.all():
+        Upload.stage(request.user, image.name, image.read(), source_url=image.source_url, original=image, reuse=True)
+    return redirect(f"{reverse('describe')}?again={task.pk}")
 
 
 @require_POST
