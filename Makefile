@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint sandbox bench chromium screenshots clean
+.PHONY: run test lint sandbox bench bench-history chromium screenshots clean
 
 $(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "FoxWeb needs Python 3.11: install it, or run make with PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
@@ -50,6 +51,10 @@ lint: $(VENV)/.installed-test
 ## The image-intake benchmark (builds its photographs from Debian's wallpaper packages).
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/intake.py
+
+## History queries at 100,000 tasks on the local PostgreSQL (a scratch database, foxweb_bench).
+bench-history: $(VENV)/.installed
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/foxweb_bench $(BIN)/python bench/history.py
 
 ## Debian's Chromium for the browser tests, installed when missing and possible.
 chromium:
