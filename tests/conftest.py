@@ -1,4 +1,6 @@
 import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.conf import settings as django_settings
@@ -83,3 +85,43 @@ def team(alice, bob):
     team = Team.found("Web editors", alice)
     Membership.objects.create(team=team, user=bob)
     return team
+
+
+class LocalWebServer:
+    """A web server on loopback for pasted-URL tests: `routes` maps a path to (content type, body)."""
+
+    def __init__(self):
+        self.routes: dict[str, tuple[str, bytes]] = {}
+        routes = self.routes
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path not in routes:
+                    self.send_error(404)
+                    return
+                content_type, body = routes[self.path]
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def web_server(settings):
+    """A local web server that FoxWeb may fetch from (private addresses allowed for the test)."""
+    settings.FOXWEB_ALLOW_PRIVATE_URLS = True
+    server = LocalWebServer()
+    yield server
+    server.close()

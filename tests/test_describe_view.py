@@ -1,8 +1,6 @@
 """The describe page: every form rule, every error path, and nothing typed or uploaded lost."""
 
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -172,40 +170,14 @@ def test_bad_urls_are_reported_and_kept(alice_client):
 
 
 @pytest.fixture
-def image_server():
-    """A local web server with one photo, one page that is not an image, and a missing file."""
-    photo = image_bytes((120, 80), (40, 80, 200), "JPEG")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path == "/photo.jpg":
-                self.send_response(200)
-                self.send_header("Content-Type", "image/jpeg")
-                self.send_header("Content-Length", str(len(photo)))
-                self.end_headers()
-                self.wfile.write(photo)
-            elif self.path == "/page.html":
-                body = b"<html>not an image</html>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            else:
-                self.send_error(404)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def image_server(web_server):
+    """One photo, one page that is not an image, and (by omission) a missing file."""
+    web_server.routes["/photo.jpg"] = ("image/jpeg", image_bytes((120, 80), (40, 80, 200), "JPEG"))
+    web_server.routes["/page.html"] = ("text/html", b"<html>not an image</html>")
+    return web_server.url
 
 
-def test_it_describes_an_image_from_a_url(alice_client, settings, image_server):
-    settings.FOXWEB_ALLOW_PRIVATE_URLS = True
+def test_it_describes_an_image_from_a_url(alice_client, image_server):
     response = alice_client.post("/", form_data(urls=f"{image_server}/photo.jpg"))
     assert response.status_code == 302
     image = Task.objects.get().images.get()
@@ -213,8 +185,7 @@ def test_it_describes_an_image_from_a_url(alice_client, settings, image_server):
     assert (image.original_width, image.original_height) == (120, 80)
 
 
-def test_url_problems_are_explained_and_the_upload_kept(alice_client, settings, image_server):
-    settings.FOXWEB_ALLOW_PRIVATE_URLS = True
+def test_url_problems_are_explained_and_the_upload_kept(alice_client, image_server):
     response = alice_client.post(
         "/", form_data(files=[upload_file()], urls=f"{image_server}/page.html\n{image_server}/missing.jpg")
     )
@@ -225,7 +196,8 @@ def test_url_problems_are_explained_and_the_upload_kept(alice_client, settings, 
     assert not Task.objects.exists()
 
 
-def test_a_private_address_is_refused_by_default(alice_client, image_server):
+def test_a_private_address_is_refused_by_default(alice_client, image_server, settings):
+    settings.FOXWEB_ALLOW_PRIVATE_URLS = False
     response = alice_client.post("/", form_data(urls=f"{image_server}/photo.jpg"))
     assert response.status_code == 200
     assert not Task.objects.exists()

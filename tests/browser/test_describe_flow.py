@@ -1,8 +1,6 @@
 """A new user describes a photo from their disk and one from a URL, and watches the answer arrive."""
 
 import io
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image, ImageDraw
@@ -35,26 +33,9 @@ def landscape_photo(size=(2400, 1600)) -> bytes:
 
 
 @pytest.fixture
-def photo_server(settings):
-    settings.FOXWEB_ALLOW_PRIVATE_URLS = True
-    photo = landscape_photo((1200, 800))
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Content-Length", str(len(photo)))
-            self.end_headers()
-            self.wfile.write(photo)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/harbour.jpg"
-    server.shutdown()
-    server.server_close()
+def photo_server(web_server):
+    web_server.routes["/harbour.jpg"] = ("image/jpeg", landscape_photo((1200, 800)))
+    return f"{web_server.url}/harbour.jpg"
 
 
 def test_a_new_user_describes_a_photo_and_a_url(new_page, django_user_model, photo_server, tmp_path, screenshot):
