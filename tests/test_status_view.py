@@ -228,3 +228,19 @@ def test_took_is_how_long_the_model_took_not_when_foxweb_looked(alice_client, al
     task.refresh_from_db()
     assert task.status == "completed"
     assert 29 <= task.duration.total_seconds() <= 31
+
+
+def test_polling_a_task_paid_with_a_stored_key_never_shows_it(alice_client, alice, slow_tasks):
+    from tests.factories import TEST_KEY
+    from vision.models import ApiKey
+
+    key = ApiKey.store(name="Mine", secret=TEST_KEY, owner=alice, created_by=alice)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = make_task(alice, api_key=key, key_source="key")
+        for seconds in (2, 5, 31):
+            clock.shift(timedelta(seconds=seconds))
+            alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX)
+            alice_client.get(f"/tasks/{task.pk}/")
+    task.refresh_from_db()
+    assert task.status == "completed"
+    # the leak watch (tests/conftest.py) checked every one of those pages for the key
