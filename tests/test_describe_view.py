@@ -233,9 +233,11 @@ def test_a_preset_fills_the_prompt_without_javascript(alice_client):
 def test_remove_works_without_javascript(alice_client):
     first = alice_client.post("/", edit_data(preset="one-sentence", files=[upload_file("a.png"), upload_file("b.png")]))
     ids = staged_ids(first)
+    removed = Upload.objects.get(pk=ids[0])
     second = alice_client.post("/", edit_data(remove_upload=ids[0], uploads=ids))
     assert staged_ids(second) == ids[1:]
     assert Upload.objects.count() == 1
+    assert not removed.file.storage.exists(removed.file.name)
 
 
 def test_someone_elses_upload_cannot_be_used(alice_client, bob):

@@ -46,8 +46,9 @@ def describe(request):
         if preset:
             data["prompt"] = preset[1]
         removed = data.get("remove_upload", "")
-        if removed:
-            Upload.objects.filter(owner=request.user, pk=removed if removed.isdigit() else 0).delete()
+        if removed.isdigit() and len(removed) <= 18:
+            for upload in Upload.objects.filter(owner=request.user, pk=removed):
+                upload.delete()  # one by one, so its files go too
             data.setlist("uploads", [value for value in data.getlist("uploads") if value != removed])
         form = DescribeForm(request.user, data, request.FILES, fetch_urls=False)
         form.is_valid()  # keeps any newly chosen files as uploads
