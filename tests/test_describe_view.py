@@ -139,7 +139,7 @@ def test_a_file_that_is_not_an_image_is_refused(alice_client):
 def test_a_file_over_the_size_limit_is_refused(alice_client, settings):
     settings.FOXWEB_MAX_UPLOAD_BYTES = 100
     response = alice_client.post("/", form_data(files=[upload_file()]))
-    assert "photo.png: the file is larger than" in response.content.decode()
+    assert "photo.png: The file is larger than 100 bytes." in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -344,3 +344,10 @@ def test_images_too_large_together_for_one_request_are_refused(alice_client, mon
     assert "Together these images are too large to send" in response.content.decode()
     assert not Task.objects.exists()
     assert len(staged_ids(response)) == 1
+
+
+def test_staging_refuses_a_file_over_the_limit_before_reading_it(alice_client, settings):
+    settings.FOXWEB_MAX_UPLOAD_BYTES = 100
+    response = alice_client.post("/uploads/", {"file": upload_file("big.png")})
+    assert response.status_code == 422
+    assert "The file is larger than 100 bytes." in response.content.decode()

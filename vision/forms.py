@@ -193,12 +193,8 @@ class DescribeForm(forms.Form):
         """Check each new file now and keep the good ones, so a later error loses none of them."""
         problems = []
         for file in self.cleaned_data.get("files") or []:
-            if file.size > settings.FOXWEB_MAX_UPLOAD_BYTES:
-                limit = settings.FOXWEB_MAX_UPLOAD_BYTES // (1024 * 1024)
-                problems.append(f"{file.name}: the file is larger than {limit} MB.")
-                continue
             try:
-                self.new_uploads.append(Upload.stage(self.user, file.name, file.read()))
+                self.new_uploads.append(Upload.stage_file(self.user, file))
             except images.ImageError as error:
                 problems.append(f"{file.name}: {error.user_message}")
         if problems:

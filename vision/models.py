@@ -331,6 +331,14 @@ class Upload(models.Model):
             stale.delete()  # abandoned on a describe page long ago
         return upload
 
+    @classmethod
+    def stage_file(cls, owner, uploaded) -> Upload:
+        """Stage a file from a form, refusing one over the size limit before reading it into memory."""
+        limit = settings.FOXWEB_MAX_UPLOAD_BYTES
+        if uploaded.size > limit:
+            raise images.ImageError(f"The file is larger than {images.describe_bytes(limit)}.")
+        return cls.stage(owner, uploaded.name, uploaded.read())
+
     def read(self) -> bytes:
         with self.file.open("rb") as handle:
             return handle.read()

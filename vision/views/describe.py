@@ -106,13 +106,10 @@ def upload_create(request):
         return HttpResponseBadRequest("No file.")
     error = ""
     upload = None
-    if file.size > settings.FOXWEB_MAX_UPLOAD_BYTES:
-        error = f"The file is larger than {settings.FOXWEB_MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
-    else:
-        try:
-            upload = Upload.stage(request.user, file.name, file.read())
-        except images.ImageError as exc:
-            error = exc.user_message
+    try:
+        upload = Upload.stage_file(request.user, file)
+    except images.ImageError as exc:
+        error = exc.user_message
     status = 200 if upload else 422
     return render(
         request,
