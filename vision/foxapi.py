@@ -13,6 +13,7 @@ have created a paid task upstream.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import logging
@@ -448,10 +449,8 @@ class FoxAPIClient:
 
         Raises KeyRejected for a refused key and other FoxAPIErrors when the answer is unclear.
         """
-        try:
+        with contextlib.suppress(TaskNotFound):  # the expected answer: the key got past authentication
             self.get_task("task-foxweb-key-check-0000000000", api_key=api_key)
-        except TaskNotFound:
-            return True
         return True
 
     def close(self) -> None:

@@ -65,9 +65,6 @@ class Team(models.Model):
     def membership_of(self, user) -> Membership | None:
         return self.memberships.filter(user=user).first() if user.is_authenticated else None
 
-    def owner_count(self) -> int:
-        return self.memberships.filter(role=Membership.Role.OWNER).count()
-
 
 class Membership(models.Model):
     class Role(models.TextChoices):
@@ -760,10 +757,6 @@ class TaskImage(models.Model):
 
     def data_uri(self) -> str:
         return f"data:{self.mime_type};base64,{base64.b64encode(self.read()).decode('ascii')}"
-
-    @property
-    def was_resized(self) -> bool:
-        return (self.width, self.height) != (self.original_width, self.original_height)
 
 
 @receiver(post_delete, sender=TaskImage)
