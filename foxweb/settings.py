@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "django_tasks",
+    "django_tasks_db",
     "vision",
 ]
 
@@ -102,7 +104,9 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.getenv("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
+        # Persistent connections, checked before reuse: a status poll should not pay for a new connection.
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -180,6 +184,8 @@ FOXAPI_BASE_URL = os.getenv("FOXAPI_BASE_URL", "sandbox").strip().rstrip("/") or
 FOXAPI_API_KEY = os.getenv("FOXAPI_API_KEY", "")
 FOXAPI_TIMEOUT = envfloat("FOXAPI_TIMEOUT", 30.0)
 FOXAPI_SYNC_TIMEOUT = envfloat("FOXAPI_SYNC_TIMEOUT", 300.0)
+# A submit may take long when FoxAPI is loaded; the worker waits this long before calling the answer lost.
+FOXAPI_SUBMIT_TIMEOUT = envfloat("FOXAPI_SUBMIT_TIMEOUT", 120.0)
 FOXAPI_MAX_RETRIES = envint("FOXAPI_MAX_RETRIES", 3)
 FOXAPI_RETRY_CAP = envfloat("FOXAPI_RETRY_CAP", 8.0)
 # Where the sandbox keeps its tasks, so they survive a restart like real FoxAPI tasks do.
@@ -222,9 +228,36 @@ FOXWEB_FETCH_ALLOWED_PORTS = [int(p) for p in envlist("FOXWEB_FETCH_ALLOWED_PORT
 FOXWEB_FETCH_TIMEOUT = envfloat("FOXWEB_FETCH_TIMEOUT", 20.0)
 FOXWEB_FETCH_MAX_REDIRECTS = envint("FOXWEB_FETCH_MAX_REDIRECTS", 5)
 
-# --- Status polling ---------------------------------------------------------------------------
+# --- Status polling (pages read FoxWeb's database only) ----------------------------------------
 FOXWEB_POLL_FIRST_SECONDS = envfloat("FOXWEB_POLL_FIRST_SECONDS", 1.5)
 FOXWEB_POLL_MAX_SECONDS = envfloat("FOXWEB_POLL_MAX_SECONDS", 5.0)
+
+# --- The background worker --------------------------------------------------------------------
+# Every FoxAPI call and every pasted-URL fetch happens in the worker; the web side only queues.
+# "db" keeps the queue in FoxWeb's own database (nothing else to run); "rq" uses Redis at
+# REDIS_URL, for several worker machines.
+FOXWEB_TASK_BACKEND = os.getenv("FOXWEB_TASK_BACKEND", "db").strip().lower()
+REDIS_URL = os.getenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+TASK_QUEUES = ["foxapi", "images", "default"]
+if FOXWEB_TASK_BACKEND == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
+elif FOXWEB_TASK_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
+    RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900} for name in TASK_QUEUES}
+else:
+    raise ImproperlyConfigured(f"FOXWEB_TASK_BACKEND must be db or rq, not {FOXWEB_TASK_BACKEND!r}")
+# Threads of one worker process (each takes one job at a time; preparing images uses the cores).
+FOXWEB_WORKER_THREADS = envint("FOXWEB_WORKER_THREADS", 4)
+# Tasks one FoxAPI key may have sent and unfinished at once; the rest wait in FoxWeb's queue.
+FOXWEB_MAX_IN_FLIGHT_PER_KEY = envint("FOXWEB_MAX_IN_FLIGHT_PER_KEY", 8)
+# How often the worker asks FoxAPI about a running task: quick at first, backing off to the most.
+FOXWEB_CHECK_FIRST_SECONDS = envfloat("FOXWEB_CHECK_FIRST_SECONDS", 1.0)
+FOXWEB_CHECK_MAX_SECONDS = envfloat("FOXWEB_CHECK_MAX_SECONDS", 5.0)
+# Sends FoxAPI refused as busy (429/5xx) are tried again by themselves, for at most this many seconds.
+FOXWEB_SEND_GIVE_UP_AFTER = envint("FOXWEB_SEND_GIVE_UP_AFTER", 1800)
+# Most images one person may have staged (picked, not yet described) at once.
+FOXWEB_MAX_STAGED_UPLOADS = envint("FOXWEB_MAX_STAGED_UPLOADS", 600)
 
 # --- API keys ---------------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation). Derived from

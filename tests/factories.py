@@ -30,7 +30,7 @@ def upload_file(name="photo.png", size=(60, 40), colour=(200, 30, 30), fmt="PNG"
 
 
 def make_task(owner, *, submit=True, image_count=1, **fields):
-    """A task with prepared images, submitted to the sandbox unless told otherwise."""
+    """A task with prepared images, sent to the sandbox (as the worker would) unless told otherwise."""
     from vision import images
     from vision.models import Task, TaskImage
 
@@ -44,7 +44,11 @@ def make_task(owner, *, submit=True, image_count=1, **fields):
     policy = images.policy_for(task.model)
     for position in range(image_count):
         prepared = images.prepare_image(image_bytes(colour=(200, 30, 10 * position)), policy)
-        TaskImage.from_prepared(task, position, f"image-{position}.png", "", prepared)
+        image = TaskImage(task=task, position=position, name=f"image-{position}.png")
+        image.store_prepared(prepared)
     if submit:
-        task.submit()
+        from vision import jobs
+
+        jobs.send(task)
+        task.refresh_from_db()
     return task

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import image_bytes, make_task, upload_file
+from tests.jobqueue import settle
 from vision import sandbox
 from vision.models import Task, Upload
 
@@ -56,11 +57,16 @@ def test_it_describes_an_uploaded_file_without_javascript(alice_client, alice):
     assert response.status_code == 302
     assert response["Location"] == f"/tasks/{task.pk}/"
     assert task.owner == alice
-    assert task.upstream_id.startswith("task-llmrouter-")
-    assert task.submitted is not None
+    assert task.status == "queued"  # the worker sends it; the request only queued it
+    assert task.upstream_id == ""
     image = task.images.get()
     assert (image.name, image.original_width, image.original_height) == ("cat.png", 60, 40)
     assert not Upload.objects.exists()
+    settle()
+    task.refresh_from_db()
+    assert task.upstream_id.startswith("task-llmrouter-")
+    assert task.status == "completed"
+    assert task.submitted is not None
 
 
 def test_htmx_submits_redirect_the_page(alice_client):
@@ -89,15 +95,13 @@ def test_it_needs_at_least_one_image(alice_client):
 
 
 def test_a_single_image_model_refuses_two_and_keeps_both(alice_client):
-    response = alice_client.post(
-        "/",
-        form_data(
-            model="nemotron-3-nano-omni",
-            files=[upload_file("a.png"), upload_file("b.png", colour=(0, 90, 200))],
-        ),
-    )
+    staged = [
+        staged_ids(alice_client.post("/uploads/", {"file": upload_file(name, colour=colour)}))[0]
+        for name, colour in (("a.png", (200, 30, 30)), ("b.png", (0, 90, 200)))
+    ]
+    response = alice_client.post("/", form_data(model="nemotron-3-nano-omni", uploads=staged))
     page = response.content.decode()
-    assert "Nemotron 3 Nano Omni takes at most 1 image per description; you gave 2." in page
+    assert "Nemotron 3 Nano Omni takes at most 1 image per description; you gave 2. Remove 1 image." in page
     assert len(staged_ids(response)) == 2
     assert "a.png" in page and "b.png" in page
     # The user picks another model; the kept uploads go through without choosing files again.
@@ -114,6 +118,16 @@ def test_gpt_5_5_takes_one_image(alice_client):
 def test_more_than_ten_images_are_refused(alice_client):
     response = alice_client.post("/", form_data(files=[upload_file(f"{n}.png") for n in range(11)]))
     assert "takes at most 10 images per description; you gave 11" in response.content.decode()
+
+
+def test_too_many_files_are_refused_before_any_is_read(alice_client, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("a file was decoded although there were too many")
+
+    monkeypatch.setattr(Upload, "stage", never)
+    response = alice_client.post("/", form_data(model="gpt-5.5", files=[upload_file(f"{n}.png") for n in range(30)]))
+    assert "GPT-5.5 takes at most 1 image per description; you gave 30. Remove 29 images." in response.content.decode()
+    assert not Upload.objects.exists()
 
 
 def test_a_broken_file_is_named_and_the_good_one_kept(alice_client):
@@ -177,23 +191,39 @@ def image_server(web_server):
     return web_server.url
 
 
-def test_it_describes_an_image_from_a_url(alice_client, image_server):
-    response = alice_client.post("/", form_data(urls=f"{image_server}/photo.jpg"))
+def test_it_describes_an_image_from_a_url(alice_client, image_server, monkeypatch):
+    from vision import fetch
+
+    def no_fetching_in_the_request(url):
+        raise AssertionError("the web request fetched a pasted URL")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(fetch, "fetch_image", no_fetching_in_the_request)
+        response = alice_client.post("/", form_data(urls=f"{image_server}/photo.jpg"))
     assert response.status_code == 302
     image = Task.objects.get().images.get()
-    assert image.source_url == f"{image_server}/photo.jpg"
+    assert (image.name, image.source_url) == ("photo.jpg", f"{image_server}/photo.jpg")
+    settle()  # the worker fetches it
+    image.refresh_from_db()
     assert (image.original_width, image.original_height) == (120, 80)
+    assert Task.objects.get().status == "completed"
 
 
-def test_url_problems_are_explained_and_the_upload_kept(alice_client, image_server):
+def test_url_problems_are_explained_on_the_task_and_nothing_is_sent(alice_client, image_server):
     response = alice_client.post(
         "/", form_data(files=[upload_file()], urls=f"{image_server}/page.html\n{image_server}/missing.jpg")
     )
-    page = response.content.decode()
+    task = Task.objects.get()
+    assert response["Location"] == f"/tasks/{task.pk}/"
+    settle()
+    task.refresh_from_db()
+    assert (task.status, task.error_code, task.upstream_id) == ("failed", "image_problem", "")
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
     assert f"{image_server}/page.html:" in page
+    assert "The page at this address is not an image." in page
     assert f"{image_server}/missing.jpg:" in page
-    assert len(staged_ids(response)) == 1
-    assert not Task.objects.exists()
+    assert "Nothing was sent to FoxAPI, so nothing was charged." in page
+    assert "Try again" in page
 
 
 def test_a_private_address_is_refused_by_default(alice_client, image_server, settings):
@@ -204,18 +234,22 @@ def test_a_private_address_is_refused_by_default(alice_client, image_server, set
     assert f"{image_server}/photo.jpg:" in response.content.decode()
 
 
-def test_a_failed_submit_keeps_the_task_and_offers_a_retry(alice_client):
-    sandbox.inject_faults([{"status": 500, "method": "POST"}])
+def test_a_refused_submit_keeps_the_task_and_offers_a_retry(alice_client):
+    sandbox.inject_faults([{"status": 422, "method": "POST"}])
     response = alice_client.post("/", form_data(files=[upload_file()]))
     task = Task.objects.get()
     assert response["Location"] == f"/tasks/{task.pk}/"
+    settle()
+    task.refresh_from_db()
     assert task.status == "failed"
-    assert task.error_code == "server_error"
     page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
-    assert "FoxAPI had a problem on its side" in page
+    assert "FoxAPI could not accept this request" in page
     assert "Try again" in page
     retried = alice_client.post(f"/tasks/{task.pk}/retry/")
     assert retried.status_code == 302
+    task.refresh_from_db()
+    assert task.status == "queued"
+    settle()
     task.refresh_from_db()
     assert task.status == "completed"
     assert task.error_message == ""
@@ -291,15 +325,14 @@ def test_describe_again_is_404_for_someone_elses_task(client, alice, bob):
     assert not Upload.objects.exists()
 
 
-def test_abandoned_uploads_are_cleared_after_a_day(alice_client, alice):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    old = Upload.stage(alice, "old.png", image_bytes())
-    Upload.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(days=2))
-    alice_client.post("/uploads/", {"file": upload_file("new.png")})
-    assert list(Upload.objects.values_list("name", flat=True)) == ["new.png"]
+def test_staged_uploads_are_capped_per_person(alice_client, alice, settings):
+    settings.FOXWEB_MAX_STAGED_UPLOADS = 2
+    for number in range(2):
+        Upload.stage(alice, f"{number}.png", image_bytes(colour=(number, 0, 0)))
+    response = alice_client.post("/uploads/", {"file": upload_file("third.png")})
+    assert response.status_code == 422
+    assert "You already have 2 images waiting to be described" in response.content.decode()
+    assert Upload.objects.count() == 2
 
 
 def test_the_same_image_twice_is_refused(alice_client):
@@ -337,13 +370,15 @@ def test_describe_again_keeps_the_first_originals_size(alice_client, alice):
 
 
 def test_images_too_large_together_for_one_request_are_refused(alice_client, monkeypatch):
-    from vision import forms
+    from vision import jobs
 
-    monkeypatch.setattr(forms, "MAX_REQUEST_BYTES", 100)
-    response = alice_client.post("/", form_data(files=[upload_file()]))
-    assert "Together these images are too large to send" in response.content.decode()
-    assert not Task.objects.exists()
-    assert len(staged_ids(response)) == 1
+    monkeypatch.setattr(jobs, "MAX_REQUEST_BYTES", 100)
+    alice_client.post("/", form_data(files=[upload_file()]))
+    settle()
+    task = Task.objects.get()
+    assert (task.status, task.upstream_id) == ("failed", "")
+    assert "Together these images are too large to send" in task.error_message
+    assert "Nothing was sent" in task.error_message
 
 
 def test_staging_refuses_a_file_over_the_limit_before_reading_it(alice_client, settings):

@@ -338,8 +338,14 @@ def test_connection_failures_become_unreachable(sleeps):
 def test_a_malformed_body_is_a_bad_response(api):
     sandbox.inject_faults([{"malformed": True}])
     with pytest.raises(foxapi.BadResponse) as caught:
-        api.submit_vision_task(request(), api_key=KEY)
+        api.get_task("task-x", api_key=KEY)
     assert "could not read" in caught.value.user_message
+
+
+def test_a_submit_answered_with_a_malformed_body_may_have_created_the_task(api):
+    sandbox.inject_faults([{"malformed": True}])
+    with pytest.raises(foxapi.AnswerLost):
+        api.submit_vision_task(request(), api_key=KEY)
 
 
 @pytest.mark.parametrize(
@@ -411,11 +417,17 @@ def test_the_standalone_sandbox_speaks_the_same_contract(sandbox_server, sleeps)
 
 
 def test_a_slow_submit_is_an_uncertain_answer_not_retried(sandbox_server, sleeps):
-    client = FoxAPIClient(sandbox_server, timeout=0.3, sleep=sleeps)
+    client = FoxAPIClient(sandbox_server, timeout=0.3, submit_timeout=0.3, sleep=sleeps)
     httpx.post(f"{sandbox_server}/_sandbox/faults", json=[{"delay": 1.0, "method": "POST"}])
     with pytest.raises(foxapi.AnswerLost):
         client.submit_vision_task(request(), api_key=KEY)
     assert sleeps == []
+
+
+def test_a_submit_waits_longer_than_a_read(sandbox_server, sleeps):
+    client = FoxAPIClient(sandbox_server, timeout=0.3, submit_timeout=3, sleep=sleeps)
+    httpx.post(f"{sandbox_server}/_sandbox/faults", json=[{"delay": 0.6, "method": "POST"}])
+    assert client.submit_vision_task(request(), api_key=KEY).id.startswith("task-")
 
 
 def test_a_slow_read_times_out(sandbox_server, sleeps):

@@ -41,7 +41,10 @@ class TaskAdmin(admin.ModelAdmin):
     list_filter = ["status", "model"]
     search_fields = ["prompt", "answer", "owner__username", "upstream_id"]
     raw_id_fields = ["owner", "team", "api_key"]
-    readonly_fields = ["upstream_id", "created", "submitted", "finished", "checked", "share_token"]
+    readonly_fields = [
+        "upstream_id", "created", "submitted", "finished", "share_token", "revision",
+        "next_attempt", "lease_owner", "lease_until", "job_id", "enqueued", "upstream_checks",
+    ]  # fmt: skip
     inlines = [TaskImageInline]
 
 

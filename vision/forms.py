@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
-from django.db import transaction
 
 from vision import fetch, foxapi, images, keyvault
-from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, Task, TaskImage, Team, Upload
+from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, Task, Team, Upload
+from vision.services import DescribeOptions
 
 PRESETS = {
     "one-sentence": ("One sentence", "Describe this image in one sentence."),
@@ -36,8 +34,6 @@ PRESETS = {
 }
 DEFAULT_PRESET = "detailed"
 DEFAULT_MAX_TOKENS = 1024
-# FoxAPI's requests stay under about 20 MB (contract, section 5); leave room for the rest of the body.
-MAX_REQUEST_BYTES = 19_000_000
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -168,10 +164,9 @@ class DescribeForm(forms.Form):
         help_text="Sends larger images so small text can be read. Uses more tokens.",
     )
 
-    def __init__(self, user, *args, fetch_urls: bool = True, **kwargs):
+    def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fetch_urls = fetch_urls
         self.fields["uploads"].queryset = Upload.objects.filter(owner=user)
         self.fields["team"].queryset = Team.objects.filter(memberships__user=user)
         profile = Profile.of(user)
@@ -187,12 +182,35 @@ class DescribeForm(forms.Form):
         if profile.default_preset in PRESETS:
             self.fields["prompt"].initial = PRESETS[profile.default_preset][1]
         self.new_uploads: list[Upload] = []
-        self.fetched: list[fetch.FetchedImage] = []
+
+    def image_limit(self) -> int:
+        """How many images the chosen model takes in one description (read before anything is decoded)."""
+        model = self.data.get("model") if self.is_bound else None
+        return max_images_for(model) if model in settings.FOXWEB_MODELS else settings.FOXWEB_MAX_IMAGES_PER_TASK
+
+    def _given_count(self) -> int:
+        """Images given in this request, counted from the raw request: no file is read to count them."""
+        uploads = {value for value in self.data.getlist("uploads") if value}
+        urls = [line for line in self.data.get("urls", "").splitlines() if line.strip()]
+        return len(uploads) + len(self.files.getlist("files")) + len(urls)
 
     def clean_files(self) -> list:
-        """Check each new file now and keep the good ones, so a later error loses none of them."""
+        """Check each new file now and keep the good ones, so a later error loses none of them.
+
+        Too many images are refused first, cheaply: nothing is decoded or kept then.
+        """
+        files = self.cleaned_data.get("files") or []
+        if not files:
+            return []
+        count, limit = self._given_count(), self.image_limit()
+        if count > limit:
+            raise forms.ValidationError(self.too_many_message(count, limit))
+        try:
+            Upload.check_room(self.user, len(files))
+        except images.ImageError as error:
+            raise forms.ValidationError(error.user_message) from None
         problems = []
-        for file in self.cleaned_data.get("files") or []:
+        for file in files:
             try:
                 self.new_uploads.append(Upload.stage_file(self.user, file))
             except images.ImageError as error:
@@ -201,7 +219,18 @@ class DescribeForm(forms.Form):
             raise forms.ValidationError(problems)
         return []
 
+    def too_many_message(self, count: int, limit: int) -> str:
+        model = self.data.get("model", "")
+        label = settings.FOXWEB_MODELS.get(model, {}).get("label", "This model")
+        noun = "image" if limit == 1 else "images"
+        extra = count - limit
+        return (
+            f"{label} takes at most {limit} {noun} per description; you gave {count}. "
+            f"Remove {extra} {'image' if extra == 1 else 'images'}."
+        )
+
     def clean_urls(self) -> list[str]:
+        """Addresses are checked here (form, scheme, private networks); the worker fetches them."""
         lines = [line.strip() for line in self.cleaned_data["urls"].splitlines() if line.strip()]
         problems, urls = [], []
         for line in lines:
@@ -211,7 +240,7 @@ class DescribeForm(forms.Form):
                 problems.append(f"{line[:80]}: {error.user_message}")
         if problems:
             raise forms.ValidationError(problems)
-        return urls
+        return list(dict.fromkeys(urls))
 
     def staged_uploads(self) -> list[Upload]:
         """Every upload this form holds, old and new, to show and keep on a re-rendered form."""
@@ -236,15 +265,7 @@ class DescribeForm(forms.Form):
         elif model:
             limit = max_images_for(model)
             if count > limit:
-                label = settings.FOXWEB_MODELS[model]["label"]
-                noun = "image" if limit == 1 else "images"
-                self.add_error(
-                    "model",
-                    f"{label} takes at most {limit} {noun} per description; you gave {count}. "
-                    f"Remove some, or pick another model.",
-                )
-        if self.fetch_urls and not self.errors and data.get("urls"):
-            self._fetch_urls(data["urls"])
+                self.add_error("files", self.too_many_message(count, limit))
         if not self.errors:
             self._refuse_repeats(list(data.get("uploads") or []) + self.new_uploads)
         return data
@@ -252,23 +273,13 @@ class DescribeForm(forms.Form):
     def _refuse_repeats(self, uploads: list[Upload]) -> None:
         """The same picture twice costs tokens twice and tells the model nothing more."""
         seen: dict[str, str] = {}
-        named = [(upload.name, upload.sha256) for upload in uploads]
-        named += [(item.filename, hashlib.sha256(item.data).hexdigest()) for item in self.fetched]
-        for name, digest in named:
-            if digest in seen:
-                self.add_error("files", f"The same image is here twice ({seen[digest]} and {name}). Remove one.")
+        for upload in uploads:
+            if upload.sha256 in seen:
+                self.add_error(
+                    "files", f"The same image is here twice ({seen[upload.sha256]} and {upload.name}). Remove one."
+                )
                 return
-            seen[digest] = name
-
-    def _fetch_urls(self, urls: list[str]) -> None:
-        problems = []
-        for url, result in zip(urls, fetch.fetch_images(urls), strict=True):
-            if isinstance(result, fetch.FetchError):
-                problems.append(f"{url[:80]}: {result.user_message}")
-            else:
-                self.fetched.append(result)
-        if problems:
-            self.add_error("urls", problems)
+            seen[upload.sha256] = upload.name
 
     def _paying_key(self) -> dict:
         choice = self.cleaned_data["key"]
@@ -277,45 +288,22 @@ class DescribeForm(forms.Form):
             return {"api_key": api_key, "key_source": "key"}
         return {"api_key": None, "key_source": choice}
 
-    def save(self) -> Task:
-        """Prepare every image for the chosen model and create the task (not yet submitted).
-
-        Raises ImageError if an image cannot be prepared; nothing is created then.
-        """
+    def options(self) -> DescribeOptions:
         data = self.cleaned_data
-        uploads = list(data.get("uploads") or []) + self.new_uploads
-        sources = [(upload.name, upload.source_url, upload.read(), upload) for upload in uploads]
-        sources += [(item.filename, item.url, item.data, None) for item in self.fetched]
-        policy = images.policy_for(data["model"], high_detail=data["high_detail"])
-        prepared = images.prepare_images([content for _, _, content, _ in sources], policy)
-        for (name, *_), result in zip(sources, prepared, strict=True):
-            if isinstance(result, images.ImageError):
-                raise images.ImageError(f"{name}: {result.user_message}")
-        total = sum(len(result.data_uri) for result in prepared)
-        if total > MAX_REQUEST_BYTES:
-            raise images.ImageError(
-                f"Together these images are too large to send ({total / 1e6:.1f} MB of at most "
-                f"{MAX_REQUEST_BYTES / 1e6:.0f} MB). Remove some, or turn off High detail."
-            )
-        with transaction.atomic():
-            task = Task.objects.create(
-                owner=self.user,
-                model=data["model"],
-                prompt=data["prompt"],
-                system_prompt=data["system_prompt"],
-                max_tokens=data["max_tokens"],
-                temperature=data["temperature"],
-                include_reasoning=data["include_reasoning"],
-                high_detail=data["high_detail"],
-                team=data["team"],
-                **self._paying_key(),
-            )
-            for position, ((name, url, _, upload), result) in enumerate(zip(sources, prepared, strict=True)):
-                TaskImage.from_prepared(task, position, name, url, result, upload)
-        for upload in uploads:
-            upload.delete()
-        Profile.objects.filter(user=self.user).update(default_team=data["team"])  # remembered for next time
-        return task
+        return DescribeOptions(
+            model=data["model"],
+            prompt=data["prompt"],
+            system_prompt=data["system_prompt"],
+            max_tokens=data["max_tokens"],
+            temperature=data["temperature"],
+            include_reasoning=data["include_reasoning"],
+            high_detail=data["high_detail"],
+            team=data["team"],
+            **self._paying_key(),
+        )
+
+    def all_uploads(self) -> list[Upload]:
+        return list(self.cleaned_data.get("uploads") or []) + self.new_uploads
 
 
 class SetupForm(UserCreationForm):

@@ -372,6 +372,7 @@ class FoxAPIClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
         sync_timeout: float = 300.0,
+        submit_timeout: float = 120.0,
         max_retries: int = 3,
         retry_cap: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -380,6 +381,9 @@ class FoxAPIClient:
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self.quick_timeout = httpx.Timeout(min(timeout, QUICK_TIMEOUT), connect=min(timeout, 5.0))
         self.sync_timeout = httpx.Timeout(sync_timeout, connect=min(timeout, 10.0))
+        # An asynchronous submit answers at once when FoxAPI is well, but may take long under load; giving
+        # up early would leave a task FoxAPI created (and charges for) with nobody collecting it.
+        self.submit_timeout = httpx.Timeout(max(submit_timeout, timeout), connect=min(timeout, 10.0))
         self.max_retries = max_retries
         self.retry_cap = retry_cap
         self.sleep = sleep
@@ -397,8 +401,13 @@ class FoxAPIClient:
     def submit_vision_task(self, request: VisionRequest, *, api_key: str, stream: bool = False) -> TaskState:
         """Submit an asynchronous vision task; returns the new task (pending, with its id)."""
         body = request.body(sync=False, stream=stream)
-        response = self._send("POST", "/v1/llm/generations", api_key=api_key, json=body)
-        return parse_task(self._json(response))
+        try:
+            response = self._send(
+                "POST", "/v1/llm/generations", api_key=api_key, json=body, timeout=self.submit_timeout
+            )
+            return parse_task(self._json(response))
+        except BadResponse as error:  # FoxAPI said yes in a way we could not read: the task may exist
+            raise AnswerLost(detail=error.detail) from None
 
     def describe_now(self, request: VisionRequest, *, api_key: str) -> Completion:
         """Sync mode: wait for the model and return its ChatCompletion."""
@@ -606,7 +615,12 @@ _clients_lock = threading.Lock()
 def client() -> FoxAPIClient:
     """The pooled client for the configured FoxAPI (the in-process sandbox by default)."""
     base_url = settings.FOXAPI_BASE_URL
-    options = (settings.FOXAPI_TIMEOUT, settings.FOXAPI_SYNC_TIMEOUT, settings.FOXAPI_MAX_RETRIES)
+    options = (
+        settings.FOXAPI_TIMEOUT,
+        settings.FOXAPI_SYNC_TIMEOUT,
+        settings.FOXAPI_SUBMIT_TIMEOUT,
+        settings.FOXAPI_MAX_RETRIES,
+    )
     cache_key = (base_url, *options, settings.FOXAPI_RETRY_CAP)
     with _clients_lock:
         existing = _clients.get(cache_key)
@@ -622,6 +636,7 @@ def client() -> FoxAPIClient:
                 transport=transport,
                 timeout=settings.FOXAPI_TIMEOUT,
                 sync_timeout=settings.FOXAPI_SYNC_TIMEOUT,
+                submit_timeout=settings.FOXAPI_SUBMIT_TIMEOUT,
                 max_retries=settings.FOXAPI_MAX_RETRIES,
                 retry_cap=settings.FOXAPI_RETRY_CAP,
             )

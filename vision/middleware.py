@@ -18,7 +18,10 @@ class FirstRunMiddleware:
     def __call__(self, request):
         if not request.user.is_authenticated:
             setup_url = reverse("setup")
-            if not request.path.startswith((setup_url, "/static/")) and not get_user_model().objects.exists():
+            if (
+                not request.path.startswith((setup_url, "/static/", "/healthz"))
+                and not get_user_model().objects.exists()
+            ):
                 return redirect(setup_url)
         return self.get_response(request)
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
-from vision.views import account, describe, history, keys, setup, tasks, teams
+from vision.views import account, describe, health, history, keys, setup, tasks, teams
 
 
 class IdConverter:
@@ -21,6 +21,7 @@ register_converter(IdConverter, "id")
 urlpatterns = [
     path("", describe.describe, name="describe"),
     path("setup/", setup.setup, name="setup"),
+    path("healthz", health.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Describing
@@ -30,6 +31,7 @@ urlpatterns = [
     path("tasks/<id:task_id>/", tasks.task_detail, name="task_detail"),
     path("tasks/<id:task_id>/status/", tasks.task_status, name="task_status"),
     path("tasks/<id:task_id>/retry/", tasks.task_retry, name="task_retry"),
+    path("tasks/<id:task_id>/stop/", tasks.task_stop, name="task_stop"),
     path("tasks/<id:task_id>/again/", describe.describe_again, name="describe_again"),
     path("tasks/<id:task_id>/share/", tasks.task_share, name="task_share"),
     path("tasks/<id:task_id>/public-link/", tasks.task_public_link, name="task_public_link"),

@@ -73,7 +73,23 @@ def standalone_sandbox(settings):
 
 
 @pytest.fixture
-def app(live_server, standalone_sandbox):
+def background_worker(transactional_db):
+    """FoxWeb's worker (job threads and sweeper) running beside the live server, as `make run` runs it."""
+    from django.db import connections
+
+    from vision.worker import Runner
+
+    runner = Runner(threads=2, sweep_every=0.5, handle_signals=False)
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    yield runner
+    runner.stop()
+    thread.join(timeout=10)
+    connections.close_all()
+
+
+@pytest.fixture
+def app(live_server, standalone_sandbox, background_worker):
     return live_server.url
 
 

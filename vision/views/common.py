@@ -22,6 +22,8 @@ def get_task_for_owner(request, task_id: int) -> Task:
 
 
 def file_response(field) -> FileResponse:
+    if not field:  # not prepared yet
+        raise Http404
     try:
         handle = field.open("rb")
     except FileNotFoundError:

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from vision import images
+from vision import images, services
 from vision.forms import PRESETS, DescribeForm, max_images_for
-from vision.models import Upload
+from vision.models import Profile, Upload
 from vision.views.common import file_response, get_task_for_user
 
 
@@ -50,21 +50,19 @@ def describe(request):
             for upload in Upload.objects.filter(owner=request.user, pk=removed):
                 upload.delete()  # one by one, so its files go too
             data.setlist("uploads", [value for value in data.getlist("uploads") if value != removed])
-        form = DescribeForm(request.user, data, request.FILES, fetch_urls=False)
+        form = DescribeForm(request.user, data, request.FILES)
         form.is_valid()  # keeps any newly chosen files as uploads
         return render(request, template, _describe_context(form, quiet=True))
 
     form = DescribeForm(request.user, request.POST, request.FILES)
     if form.is_valid():
-        try:
-            task = form.save()
-        except images.ImageError as error:
-            form.add_error("files", error.user_message)
-        else:
-            task.submit()
-            if request.htmx:
-                return HttpResponseClientRedirect(task.get_absolute_url())
-            return redirect(task)
+        task = services.create_task(
+            request.user, form.options(), uploads=form.all_uploads(), urls=form.cleaned_data["urls"]
+        )
+        Profile.objects.filter(user=request.user).update(default_team=form.cleaned_data["team"])  # for next time
+        if request.htmx:
+            return HttpResponseClientRedirect(task.get_absolute_url())
+        return redirect(task)
     tampered = [name for name in ("uploads", "team") if name in form.errors]
     if tampered or ("key" in form.errors and request.POST.get("key")):  # others' uploads, teams or keys
         return HttpResponseBadRequest("Unknown upload, team or key.")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from vision import services
 from vision.forms import ShareForm
 from vision.models import Task, TaskImage
 from vision.views.common import file_response, get_task_for_owner, get_task_for_user
@@ -17,7 +18,6 @@ from vision.views.common import file_response, get_task_for_owner, get_task_for_
 @require_GET
 def task_detail(request, task_id: int):
     task = get_task_for_user(request, task_id)
-    task.refresh_if_due()
     context = {"task": task, "images": task.images.all()}
     if task.can_change(request.user):
         context["share_form"] = ShareForm(instance=task)
@@ -28,22 +28,45 @@ def task_detail(request, task_id: int):
 
 @require_GET
 def task_status(request, task_id: int):
-    """The status card, refreshed by htmx polling; asks FoxAPI only when the stored state is stale."""
-    task = get_task_for_user(request, task_id)
+    """The status card, polled by htmx: a pure read of FoxWeb's database, 304 when nothing changed."""
     if not request.htmx:
-        return redirect(task)
-    task.refresh_if_due()
-    if request.GET.get("row"):  # a row of the history page
-        task.first_images = list(task.images.filter(position=0))
-        return render(request, "vision/history.html#task-row", {"task": task})
-    return render(request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()})
+        return redirect("task_detail", task_id=task_id)
+    revision = Task.objects.visible_to(request.user).filter(pk=task_id).values_list("revision", flat=True).first()
+    if revision is None:
+        raise Http404
+    row = bool(request.GET.get("row"))  # a row of the history page
+    etag = f'"t{task_id}-r{revision}-u{request.user.pk}{"-row" if row else ""}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        task = get_task_for_user(request, task_id)
+        if row:
+            task.first_images = list(task.images.filter(position=0))
+            response = render(request, "vision/history.html#task-row", {"task": task})
+        else:
+            response = render(
+                request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()}
+            )
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @require_POST
 def task_retry(request, task_id: int):
+    """ "Try again" / "Send again": queue a failed or stopped task once more."""
     task = get_task_for_owner(request, task_id)
-    if task.claim_submission():
-        task.submit()
+    services.send_again(task)
+    if request.htmx:
+        return render(request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()})
+    return redirect(task)
+
+
+@require_POST
+def task_stop(request, task_id: int):
+    """Stop a queued or running description: a queued one is never sent."""
+    task = get_task_for_owner(request, task_id)
+    task.stop()
     if request.htmx:
         return render(request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()})
     return redirect(task)

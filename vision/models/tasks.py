@@ -1,0 +1,539 @@
+"""Description tasks and their images: FoxWeb's own record of every request, the source of truth.
+
+A task moves QUEUED → SUBMITTING → PENDING → PROCESSING → COMPLETED (or FAILED / CANCELLED). The
+web side only creates tasks and reads them; the worker (vision/jobs.py) does every step that talks
+to FoxAPI or fetches a URL. A worker takes a step by claiming the task with one conditional UPDATE
+that records a lease (a unique token and an expiry); every write that ends the step names that
+token, so a worker whose lease was taken over can never overwrite a newer result (fencing).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection, models
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.urls import reverse
+from django.utils import timezone
+
+from vision import foxapi, keyvault
+from vision.models.keys import KEY_ORGANISATION, KEY_SANDBOX, KEY_SOURCE_LABELS, ApiKey
+from vision.models.teams import Membership, Team
+
+log = logging.getLogger(__name__)
+
+NOTHING_SENT = "Nothing was sent to FoxAPI, so nothing was charged."
+INTERRUPTED_MESSAGE = (
+    "FoxWeb stopped (a restart or a crash) while it was sending this description, before FoxAPI confirmed it. "
+    "FoxAPI may or may not have received it, so sending it again may be charged twice."
+)
+STOPPED_BEFORE_SENDING = "You stopped this description before it was sent. " + NOTHING_SENT
+STOPPED_WHILE_RUNNING = (
+    "You stopped waiting for this description. FoxAPI cannot cancel a task once it has it, so the model "
+    "may still finish it and charge for it; FoxWeb will not collect the answer."
+)
+
+
+class TaskQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TaskQuerySet:
+        """The tasks a user may see: their own, and those shared with a team they belong to.
+
+        Every view that shows a task, its status, its images or an export starts here. The team
+        ids are read first (one small query) so that PostgreSQL can use the owner and team
+        indexes, or the owner index alone for someone in no team.
+        """
+        if not user.is_authenticated:
+            return self.none()
+        their_teams = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+        if not their_teams:
+            return self.filter(owner=user)
+        return self.filter(Q(owner=user) | Q(team_id__in=their_teams))
+
+    def search(self, text: str) -> TaskQuerySet:
+        """Tasks whose prompt, answer, image names or image addresses contain every word of `text`.
+
+        On PostgreSQL this matches the stored `search_vector` column (see the migrations):
+        PostgreSQL picks its GIN index for rare words, or walks the newest tasks for common ones,
+        and never parses a row's text at query time.
+        """
+        words = re.findall(r"\w+", text.lower())[:10]
+        if not words:
+            return self
+        if connection.vendor == "postgresql":
+            # Whole words, and the last one may be a beginning ("lem" finds "lemons").
+            query = " & ".join([*words[:-1], f"{words[-1]}:*"])
+            matches = RawSQL('"vision_task"."search_vector" @@ to_tsquery(\'simple\', %s)', [query], BooleanField())
+            return self.alias(search_matches=matches).filter(search_matches=True)
+        for word in words:
+            self = self.filter(Q(prompt__icontains=word) | Q(answer__icontains=word) | Q(image_names__icontains=word))
+        return self
+
+    def active(self) -> TaskQuerySet:
+        return self.filter(status__in=Task.ACTIVE_STATUSES)
+
+
+class Task(models.Model):
+    """One request to describe images, and everything FoxAPI said about it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to be sent"
+        SUBMITTING = "submitting", "Sending"
+        PENDING = "pending", "Waiting in line"
+        PROCESSING = "processing", "Describing"
+        COMPLETED = "completed", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Stopped"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.SUBMITTING, Status.PENDING, Status.PROCESSING)
+    # Sent (or being sent) and not finished: these count against a key's in-flight limit.
+    IN_FLIGHT_STATUSES = (Status.SUBMITTING, Status.PENDING, Status.PROCESSING)
+    UPSTREAM_STATUSES = (Status.PENDING, Status.PROCESSING)
+    TERMINAL_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks", help_text="Shared with"
+    )
+    # Which key paid: one of ours (by reference, never a copy), or the organisation or sandbox key.
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
+    key_source = models.CharField(max_length=20, blank=True)
+    # The unguessable token of the read-only public link, while the owner keeps it open.
+    share_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    model = models.CharField(max_length=100)
+    prompt = models.TextField()
+    system_prompt = models.TextField(blank=True)
+    max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    include_reasoning = models.BooleanField(default=False)
+    high_detail = models.BooleanField(default=False)
+    # The images' names and addresses, so history search finds "banner" in banner.jpg.
+    image_names = models.TextField(blank=True, default="")
+
+    upstream_id = models.CharField(max_length=200, blank=True, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    answer = models.TextField(blank=True)
+    reasoning = models.TextField(blank=True)
+    finish_reason = models.CharField(max_length=40, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    total_tokens = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    # While a task is active, a passing problem (FoxAPI busy, say) is kept here; not a failure.
+    check_problem = models.CharField(max_length=500, blank=True)
+
+    created = models.DateTimeField(default=timezone.now)
+    submitted = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    # Bumped by every change of what a viewer sees: the status card's ETag.
+    revision = models.PositiveIntegerField(default=0)
+
+    # The worker's bookkeeping: when the next step is due, who holds the task, and until when.
+    next_attempt = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=100, blank=True, db_index=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # The queue job last asked to take the next step, and when (the sweeper's way to find lost jobs).
+    job_id = models.CharField(max_length=64, blank=True)
+    enqueued = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    first_refused = models.DateTimeField(null=True, blank=True)
+    upstream_checks = models.PositiveIntegerField(default=0)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="task_owner_newest"),
+            models.Index(fields=["team", "-id"], name="task_team_newest"),
+            models.Index(fields=["api_key", "created"], name="task_key_usage"),
+            models.Index(fields=["status", "next_attempt"], name="task_worker_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Task {self.pk} ({self.model}, {self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("task_detail", args=[self.pk])
+
+    # Reading state ------------------------------------------------------------------------
+
+    def can_change(self, user) -> bool:
+        """Only the owner changes a task: sharing, public link, retry, stop, deletion."""
+        return user.is_authenticated and self.owner_id == user.pk
+
+    @property
+    def first_line(self) -> str:
+        for line in self.answer.splitlines():
+            text = line.strip().strip("*_#>- ").strip()
+            if text:
+                return text
+        return ""
+
+    def share_publicly(self) -> str:
+        if not self.share_token:
+            self.share_token = secrets.token_urlsafe(32)
+            self.save(update_fields=["share_token"])
+        return self.share_token
+
+    def revoke_public_link(self) -> None:
+        self.share_token = None
+        self.save(update_fields=["share_token"])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_waiting_to_send(self) -> bool:
+        return self.status == self.Status.QUEUED
+
+    @property
+    def may_have_been_charged(self) -> bool:
+        """A failure after which FoxAPI may hold the task anyway: sending again may charge twice."""
+        return self.error_code in ("answer_lost", "interrupted")
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long FoxAPI took, by FoxWeb's own clock: from its acceptance to FoxWeb seeing the answer."""
+        if self.finished and self.submitted:
+            return self.finished - self.submitted
+        return None
+
+    def elapsed(self) -> timedelta:
+        return (self.finished or timezone.now()) - (self.submitted or self.created)
+
+    def poll_interval(self) -> float:
+        """Seconds between the page's status reads: quick at first, backing off for long tasks.
+
+        The page only reads FoxWeb's database, so this costs FoxAPI nothing.
+        """
+        first, most = settings.FOXWEB_POLL_FIRST_SECONDS, settings.FOXWEB_POLL_MAX_SECONDS
+        seconds = self.elapsed().total_seconds()
+        return round(min(most, first + max(seconds - 60, 0) / 30), 1)
+
+    @property
+    def key_label(self) -> str:
+        if self.api_key_id:
+            return str(self.api_key)
+        return KEY_SOURCE_LABELS.get(self.key_source, "")
+
+    @property
+    def key_ref(self) -> str:
+        """Which FoxAPI key this task uses, as one string: in-flight limits and back-offs are per key."""
+        return f"key:{self.api_key_id}" if self.api_key_id else self.key_source or "none"
+
+    def key_secret(self, *, for_sending: bool) -> str:
+        """The plain FoxAPI key this task is paid with, decrypted just for the call.
+
+        A key revoked in FoxWeb (or no longer the owner's to use) stops new submits only: a task
+        already sent with it is still collected, as its answer is paid for. Raises KeyRejected.
+        """
+        if self.api_key_id:
+            if for_sending and self.api_key.is_revoked:
+                raise foxapi.KeyRejected("The API key chosen for this description was revoked. Pick another key.")
+            if for_sending and not ApiKey.objects.usable_by(self.owner).filter(pk=self.api_key_id).exists():
+                raise foxapi.KeyRejected(
+                    "You can no longer use the API key chosen for this description. Pick another key."
+                )
+            try:
+                return self.api_key.secret()
+            except keyvault.UndecryptableKey:
+                raise foxapi.KeyRejected(
+                    "The API key chosen for this description can no longer be read. Ask your administrator."
+                ) from None
+        if self.key_source == KEY_ORGANISATION:
+            return settings.FOXAPI_API_KEY
+        if self.key_source == KEY_SANDBOX:
+            return foxapi.sandbox_demo_key()
+        return ""
+
+    def note_key_outcome(self, error: foxapi.FoxAPIError | None) -> None:
+        """Flag a key FoxAPI refused (401) or found empty (402); mark it working after a success."""
+        if not self.api_key_id:
+            return
+        self.api_key.record_use(accepted=error is None)
+        if isinstance(error, foxapi.KeyRejected) and error.status in (401, 403):
+            self.api_key.set_status(ApiKey.Status.REJECTED)
+        elif isinstance(error, foxapi.QuotaExhausted):
+            self.api_key.set_status(ApiKey.Status.NO_BALANCE)
+
+    def vision_request(self) -> foxapi.VisionRequest:
+        return foxapi.VisionRequest(
+            model=self.model,
+            prompt=self.prompt,
+            image_urls=[image.data_uri() for image in self.images.all()],
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            system_prompt=self.system_prompt,
+            include_reasoning=self.include_reasoning,
+        )
+
+    # Changing state: leases ------------------------------------------------------------------
+
+    def claim(self, statuses, *, worker: str, lease: timedelta, due_only: bool = True) -> str | None:
+        """Take the next step of this task: one conditional UPDATE that records a lease.
+
+        It succeeds only when the task is in one of `statuses`, is due, and nobody holds an
+        unexpired lease. Returns the lease token that fences every write of the step, or None.
+        """
+        now = timezone.now()
+        token = f"{worker[:64]}:{uuid.uuid4().hex}"
+        tasks = Task.objects.filter(pk=self.pk, status__in=statuses).filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+        )
+        if due_only:
+            tasks = tasks.filter(Q(next_attempt__isnull=True) | Q(next_attempt__lte=now))
+        if not tasks.update(lease_owner=token, lease_until=now + lease):
+            return None
+        self.lease_owner, self.lease_until = token, now + lease
+        return token
+
+    def write(self, token: str | None, **changes) -> bool:
+        """Save `changes` while this task is active (and, with a token, only while the lease is ours).
+
+        A late or stale writer never undoes a finished task or a newer step. Every write bumps the
+        revision, which the status card's ETag follows.
+        """
+        tasks = Task.objects.filter(pk=self.pk, status__in=self.ACTIVE_STATUSES)
+        if token is not None:
+            tasks = tasks.filter(lease_owner=token)
+        saved = tasks.update(**changes, revision=F("revision") + 1)
+        if saved:
+            for name, value in changes.items():
+                if not hasattr(value, "resolve_expression"):
+                    setattr(self, name, value)
+        else:
+            self.refresh_from_db()
+        return bool(saved)
+
+    def release(self, token: str | None, **changes) -> bool:
+        """End a step: save `changes` and give up the lease, if the lease is still ours."""
+        return self.write(token, lease_owner="", lease_until=None, **changes)
+
+    def fail(self, token: str | None, code: str, message: str) -> bool:
+        """End the task as failed, saying why in words for the person who asked."""
+        return self.release(
+            token,
+            status=self.Status.FAILED,
+            error_code=code[:100],
+            error_message=message,
+            check_problem="",
+            finished=timezone.now(),
+            next_attempt=None,
+        )
+
+    def apply(self, token: str, state: foxapi.TaskState, *, next_attempt=None, count: bool = True, **extra) -> bool:
+        """Store what FoxAPI reported about this task (and `extra` changes) and end the step.
+
+        `count` adds one to the upstream checks (a GET); a submit's answer is not a check.
+        """
+        changes: dict = {
+            "status": state.status,
+            "progress": state.progress,
+            "check_problem": "",
+            "next_attempt": None if state.is_terminal else next_attempt,
+            **extra,
+        }
+        if count:
+            changes["upstream_checks"] = F("upstream_checks") + 1
+        if state.status == self.Status.COMPLETED:
+            usage = state.usage
+            changes.update(
+                answer=state.answer,
+                reasoning=state.reasoning,
+                finish_reason=state.completion.finish_reason if state.completion else "",
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                total_tokens=usage.total_tokens,
+            )
+        if state.status in (self.Status.FAILED, self.Status.CANCELLED):
+            changes.update(error_code=state.error_code[:100] or state.status, error_message=plain_task_error(state))
+        if state.is_terminal:
+            changes["finished"] = timezone.now()  # FoxWeb's clock: the service's `created` fields may disagree
+        return self.release(token, **changes)
+
+    # Changing state: what people do -----------------------------------------------------------
+
+    def send_again(self) -> bool:
+        """Put a failed or stopped task back in the queue; one click, one send.
+
+        A conditional UPDATE, so two clicks or two tabs cannot queue the task twice. The caller
+        wakes the worker.
+        """
+        claimed = Task.objects.filter(pk=self.pk, status__in=(self.Status.FAILED, self.Status.CANCELLED)).update(
+            status=self.Status.QUEUED,
+            upstream_id="",
+            progress=0,
+            error_code="",
+            error_message="",
+            check_problem="",
+            submitted=None,
+            finished=None,
+            next_attempt=None,
+            lease_owner="",
+            lease_until=None,
+            send_attempts=0,
+            first_refused=None,
+            revision=F("revision") + 1,
+        )
+        self.refresh_from_db()
+        return bool(claimed)
+
+    def stop(self) -> bool:
+        """Stop a queued or running task. A queued one is never sent; a running one stops being waited for.
+
+        FoxAPI has no cancel call, so a task it already has may still finish and be charged.
+        """
+        now = timezone.now()
+        common = {
+            "status": self.Status.CANCELLED,
+            "error_code": "stopped",
+            "check_problem": "",
+            "finished": now,
+            "next_attempt": None,
+            "lease_owner": "",
+            "lease_until": None,
+            "revision": F("revision") + 1,
+        }
+        queued = Task.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
+            **common, error_message=STOPPED_BEFORE_SENDING
+        )
+        running = queued or Task.objects.filter(pk=self.pk, status__in=self.IN_FLIGHT_STATUSES).update(
+            **common, error_message=STOPPED_WHILE_RUNNING
+        )
+        self.refresh_from_db()
+        return bool(queued or running)
+
+
+def plain_task_error(state: foxapi.TaskState) -> str:
+    if state.status == "cancelled":
+        return "FoxAPI cancelled this task before it finished."
+    if state.error_message:
+        return f"The model could not describe the image: {state.error_message}"
+    return "The model could not describe the image. Please try again."
+
+
+def _image_path(instance: TaskImage | None, filename: str) -> str:
+    return f"images/{filename[:2]}/{filename}"
+
+
+class TaskImage(models.Model):
+    """One image of a task: what the user gave, and the prepared copy sent to FoxAPI.
+
+    Until the worker prepares it, an image has only its source: the staged original file
+    (`original`) or the address to fetch (`source_url`). Preparing it stores the small clean copy
+    and removes the original, which may carry location data.
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField(default=0)
+    name = models.CharField(max_length=255)
+    source_url = models.URLField(max_length=2000, blank=True)
+    original = models.FileField(upload_to="uploads/%Y/%m/", blank=True)
+    original_width = models.PositiveIntegerField(default=0)
+    original_height = models.PositiveIntegerField(default=0)
+    original_bytes = models.PositiveIntegerField(default=0)
+    original_format = models.CharField(max_length=10, blank=True)
+    file = models.FileField(upload_to=_image_path, blank=True)
+    thumbnail = models.FileField(upload_to=_image_path, blank=True)
+    mime_type = models.CharField(max_length=40, blank=True)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    bytes = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_prepared(self) -> bool:
+        return bool(self.file)
+
+    @classmethod
+    def from_upload(cls, task: Task, position: int, upload) -> TaskImage:
+        """Hand a staged upload's original and thumbnail over to a task; the upload row goes."""
+        image = cls.objects.create(
+            task=task,
+            position=position,
+            name=upload.name[:255],
+            source_url=upload.source_url,
+            original=upload.file.name,
+            original_width=upload.width,
+            original_height=upload.height,
+            original_bytes=upload.size,
+            original_format=upload.format,
+            thumbnail=upload.thumbnail.name,
+        )
+        upload.forget()
+        return image
+
+    def store_prepared(self, prepared) -> None:
+        """Keep the prepared copy (identical images share one file) and drop the original."""
+        old_thumbnail, original = self.thumbnail.name, self.original.name
+        self.file.name = _store(f"{prepared.sha256}.{prepared.format.lower()}", prepared.data)
+        thumb_ext = prepared.thumbnail_mime_type.split("/")[-1]
+        self.thumbnail.name = _store(f"{prepared.sha256}-thumb.{thumb_ext}", prepared.thumbnail)
+        self.mime_type = prepared.mime_type
+        self.width, self.height, self.bytes = prepared.width, prepared.height, prepared.byte_size
+        self.sha256 = prepared.sha256
+        if not self.original_width:  # fetched: the original is only known now
+            self.original_width, self.original_height = prepared.original_width, prepared.original_height
+            self.original_bytes, self.original_format = prepared.original_bytes, prepared.original_format
+        self.original = ""
+        self.error = ""
+        self.save()
+        for name in (original, old_thumbnail if old_thumbnail != self.thumbnail.name else ""):
+            _delete_if_unused(name)
+
+    def read_original(self) -> bytes:
+        with self.original.open("rb") as handle:
+            return handle.read()
+
+    def read(self) -> bytes:
+        with self.file.open("rb") as handle:
+            return handle.read()
+
+    def data_uri(self) -> str:
+        return f"data:{self.mime_type};base64,{base64.b64encode(self.read()).decode('ascii')}"
+
+
+@receiver(post_delete, sender=TaskImage)
+def _remove_unused_files(sender, instance: TaskImage, **kwargs) -> None:
+    """Identical images share files, so a file goes only with the last image that uses it."""
+    for name in (instance.file.name, instance.thumbnail.name, instance.original.name):
+        _delete_if_unused(name)
+
+
+def _delete_if_unused(name: str) -> None:
+    if not name:
+        return
+    from vision.models.uploads import Upload
+
+    used = TaskImage.objects.filter(Q(file=name) | Q(thumbnail=name) | Q(original=name)).exists()
+    used = used or Upload.objects.filter(Q(file=name) | Q(thumbnail=name)).exists()
+    if not used:
+        default_storage.delete(name)
+
+
+def _store(filename: str, data: bytes) -> str:
+    path = _image_path(None, filename)
+    if not default_storage.exists(path):
+        path = default_storage.save(path, ContentFile(data))
+    return path
