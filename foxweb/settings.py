@@ -220,6 +220,10 @@ FOXWEB_JPEG_MIN_QUALITY = envint("FOXWEB_JPEG_MIN_QUALITY", 65)
 FOXWEB_MAX_UPLOAD_BYTES = envint("FOXWEB_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 FOXWEB_MAX_IMAGE_PIXELS = envint("FOXWEB_MAX_IMAGE_PIXELS", 60_000_000)
 FOXWEB_MAX_IMAGES_PER_TASK = envint("FOXWEB_MAX_IMAGES_PER_TASK", 10)
+# Batches (one description per image): images per batch, a ZIP's unpacked size, a CSV or pasted list's size.
+FOXWEB_MAX_IMAGES_PER_BATCH = envint("FOXWEB_MAX_IMAGES_PER_BATCH", 500)
+FOXWEB_MAX_ZIP_BYTES = envint("FOXWEB_MAX_ZIP_BYTES", 2 * 1024 * 1024 * 1024)
+FOXWEB_MAX_LIST_BYTES = envint("FOXWEB_MAX_LIST_BYTES", 10 * 1024 * 1024)
 FOXWEB_THUMBNAIL_SIZE = envint("FOXWEB_THUMBNAIL_SIZE", 320)
 
 # --- URL fetching -----------------------------------------------------------------------------

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from django.contrib import messages
 from django.db.models import Prefetch
@@ -13,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from vision.exports import csv_lines, json_chunks
 from vision.forms import HistoryFilterForm
 from vision.models import Task, TaskImage
 
@@ -111,9 +110,10 @@ def history_export(request, format: str):
     rows = (_export_row(task, request.user.pk) for task in tasks.iterator(chunk_size=EXPORT_CHUNK))
     stamp = timezone.now().strftime("%Y-%m-%d-%H%M")
     if format == "csv":
-        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+        cells = ({**row, "images": " | ".join(row["images"])} for row in rows)
+        response = StreamingHttpResponse(csv_lines(EXPORT_FIELDS, cells), content_type="text/csv; charset=utf-8")
     else:
-        response = StreamingHttpResponse(_json_chunks(rows), content_type="application/json")
+        response = StreamingHttpResponse(json_chunks(rows), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="foxweb-descriptions-{stamp}.{format}"'
     return response
 
@@ -137,33 +137,3 @@ def _export_row(task: Task, viewer_id: int) -> dict:
         "key": task.key_label if task.owner_id == viewer_id or (task.api_key and task.api_key.team_id) else "",
         "error": task.error_message,
     }
-
-
-class _Line:
-    """A file-like object whose write() hands back the line, for csv.writer in a generator."""
-
-    def write(self, text: str) -> str:
-        return text
-
-
-def _csv_lines(rows: Iterator[dict]) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield "\ufeff"  # a byte-order mark, so spreadsheet programs read the UTF-8 correctly
-    yield writer.writerow(EXPORT_FIELDS)
-    for row in rows:
-        values = {**row, "images": " | ".join(row["images"])}
-        yield writer.writerow([_csv_safe(values[field]) for field in EXPORT_FIELDS])
-
-
-def _csv_safe(value):
-    """Cells starting with = + - @ would run as formulas in a spreadsheet; a quote keeps them text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _json_chunks(rows: Iterator[dict]) -> Iterator[str]:
-    yield "["
-    for number, row in enumerate(rows):
-        yield ("," if number else "") + "\n" + json.dumps(row, ensure_ascii=False)
-    yield "\n]\n"

@@ -1,0 +1,90 @@
+"""Exports that staff open in spreadsheets and scripts: CSV lines with formula-safe cells, and JSON.
+
+Both are generators, so a view can stream thousands of rows (``StreamingHttpResponse``) without
+holding them in memory.
+
+Spreadsheet programs (Excel, LibreOffice, Google Sheets) treat a CSV cell that starts with ``=``,
+``+``, ``-`` or ``@`` as a formula, and a formula in a downloaded file can fetch web addresses
+(``WEBSERVICE``, ``IMPORTXML``, ``HYPERLINK``) or, through DDE, start programs. Cells come from
+staff prompts, model answers, image names and CSV rows people pasted, so any of them may carry one.
+``csv_safe`` puts an apostrophe in front of such a cell, which every spreadsheet program reads as
+"this is text". It leaves ordinary text alone:
+
+- a Markdown list item (``- Red shoes (size 42)``), which models write all the time, stays as it
+  is, unless the cell also contains what a harmful formula needs: a function call or a DDE pipe
+  (``|``). A function call is a name directly followed by a bracket (``photo(s)``, ``HYPERLINK(``),
+  or a name followed by spaces and a bracket where a formula could call it: at the start or after
+  an operator or bracket (``- WEBSERVICE (``, but not ``- A red kite (diamond)``, where Excel
+  forbids the space and the others read two names in a row as an error, so nothing is called);
+- a plain negative number (``-12``, ``-3.5``, ``-1,250.00``) stays a number: read as a formula it
+  can only ever be that number;
+- a cell of dashes alone (``-``, ``---``), the usual "nothing here", stays as it is.
+
+Everything else that starts with a trigger gets the apostrophe: after leading spaces too (some
+programs strip them before deciding), full-width variants (``＝``), and cells that start with a tab
+or a line break, which OWASP lists because some importers drop them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+BYTE_ORDER_MARK = "\ufeff"  # so spreadsheet programs read the file as UTF-8, not the local code page
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and their full-width forms
+CONTROL_STARTS = ("\t", "\r", "\n")
+PLAIN_NEGATIVE_NUMBER = re.compile(r"-\d+(?:[.,]\d+)*(?:[eE][+-]?\d+)?")
+DASHES_ONLY = re.compile(r"-+")
+LIST_ITEM = re.compile(r"- +\S")
+# What turns a formula from arithmetic into something that reaches outside the sheet: a function call.
+FUNCTION_CALL = re.compile(r"[^\W\d][\w.]*\(|(?:^|[-=+*/^&<>(])\s*[^\W\d][\w.]*\s+\(")
+
+
+def csv_safe(value: Any) -> Any:
+    """The value, with an apostrophe in front if a spreadsheet would run it as a formula.
+
+    Only strings are changed; numbers, dates and None pass through untouched.
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(CONTROL_STARTS):
+        return "'" + value
+    text = value.lstrip()
+    if not text.startswith(FORMULA_STARTS):
+        return value
+    if PLAIN_NEGATIVE_NUMBER.fullmatch(text) or DASHES_ONLY.fullmatch(text.rstrip()):
+        return value
+    if LIST_ITEM.match(text) and "|" not in text and not FUNCTION_CALL.search(text):
+        return value
+    return "'" + value
+
+
+class _Line:
+    """A file-like object whose write() hands back the line, so csv.writer can serve a generator."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> Iterator[str]:
+    """CSV text one line at a time: the header (after a byte-order mark), then each row, every cell csv_safe.
+
+    A row is either the values in header order or a mapping read by the header's names.
+    """
+    writer = csv.writer(_Line())
+    yield BYTE_ORDER_MARK + writer.writerow([csv_safe(name) for name in header])
+    for row in rows:
+        values = [row[name] for name in header] if isinstance(row, Mapping) else row
+        yield writer.writerow([csv_safe(value) for value in values])
+
+
+def json_chunks(rows: Iterable[Any]) -> Iterator[str]:
+    """A JSON array, one row (object) per chunk and per line, without building the whole text."""
+    yield "["
+    for number, row in enumerate(rows):
+        yield ("," if number else "") + "\n" + json.dumps(row, ensure_ascii=False)
+    yield "\n]\n"
