@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint sandbox bench bench-history chromium screenshots clean
+.PHONY: run worker test lint sandbox bench bench-history bench-load chromium screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "FoxWeb needs Python 3.11: install it, or run make with PYTHON=/path/to/python3.11"; exit 1; }
@@ -24,10 +24,14 @@ $(VENV)/.installed-bench: requirements.txt requirements-bench.txt | $(BIN)/pytho
 	$(BIN)/pip install -q -r requirements-bench.txt
 	touch $@
 
-## Start FoxWeb at http://127.0.0.1:$(PORT) on SQLite and the built-in FoxAPI sandbox.
+## Start FoxWeb (web and worker) at http://127.0.0.1:$(PORT) on SQLite and the built-in FoxAPI sandbox.
 run: $(VENV)/.installed
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@$(BIN)/python manage.py migrate --noinput -v 0
+	@$(BIN)/python manage.py devserver 127.0.0.1:$(PORT)
+
+## Only the worker (when the web server runs elsewhere).
+worker: $(VENV)/.installed
+	$(BIN)/python manage.py worker
 
 ## Run the standalone FoxAPI sandbox on http://127.0.0.1:8765 (for browser or load tests).
 sandbox: $(VENV)/.installed

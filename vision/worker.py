@@ -54,12 +54,17 @@ def sweep(now=None) -> dict[str, int]:
 
 
 def free_dead_leases(now) -> int:
-    """Expire the leases held by worker processes that stopped beating, so others may take the tasks."""
+    """Expire the leases held by worker processes that stopped beating, and queue their steps again.
+
+    A send left half-done is not queued again: fail_interrupted_sends() says what happened instead.
+    """
     freed = 0
     for dead in WorkerHeartbeat.objects.filter(seen__lt=now - PROCESS_DEAD_AFTER):
-        freed += Task.objects.filter(lease_owner__startswith=f"{dead.name}/", lease_until__gt=now).update(
-            lease_until=now
-        )
+        held = Task.objects.filter(lease_owner__startswith=f"{dead.name}/", lease_until__gt=now)
+        orphans = list(held.exclude(status=Task.Status.SUBMITTING))
+        freed += held.update(lease_until=now)
+        for task in orphans:
+            jobs.wake(task, preparing=task.status == Task.Status.QUEUED)
         log.warning("Worker %s stopped beating; freed %d of its tasks", dead.name, freed)
         dead.delete()
     return freed
@@ -114,8 +119,18 @@ def _job_is_coming(task: Task, now) -> bool:
         return True
     if result.status == TaskResultStatus.RUNNING:
         started = result.last_attempted_at or result.started_at
-        return started is not None and started > now - JOB_STUCK_AFTER
+        if started is None or started < now - JOB_STUCK_AFTER:
+            return False
+        return _runs_on_a_live_worker(result.worker_ids)
     return False  # finished without leaving a next step: lost
+
+
+def _runs_on_a_live_worker(worker_ids: list[str]) -> bool:
+    """Whether the job's last worker belongs to a process that still beats (a crashed one does not)."""
+    if not worker_ids:
+        return False
+    process = worker_ids[-1].rsplit("/", 1)[0]
+    return WorkerHeartbeat.objects.filter(name=process, seen__gte=timezone.now() - PROCESS_DEAD_AFTER).exists()
 
 
 def housekeeping(now=None) -> None:
@@ -152,7 +167,6 @@ class Runner:
 
     def run(self) -> None:
         log.info("FoxWeb worker %s starting (%s queue)", self.name, settings.FOXWEB_TASK_BACKEND)
-        WorkerHeartbeat.beat(self.name)
         sweeper = threading.Thread(target=self._sweep_forever, name="sweeper", daemon=True)
         sweeper.start()
         try:
@@ -163,7 +177,7 @@ class Runner:
         finally:
             self.stopping.set()
             sweeper.join(timeout=5)
-            WorkerHeartbeat.objects.filter(name=self.name).delete()
+            self._supervised(lambda: WorkerHeartbeat.objects.filter(name=self.name).delete(), once=True)
             log.info("FoxWeb worker %s stopped", self.name)
 
     def stop(self, *args) -> None:
