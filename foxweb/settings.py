@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "vision.middleware.ServerTimingMiddleware",  # first, to time the whole chain; only with FOXWEB_SERVER_TIMING
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -235,6 +236,8 @@ FOXWEB_FETCH_MAX_REDIRECTS = envint("FOXWEB_FETCH_MAX_REDIRECTS", 5)
 # --- Status polling (pages read FoxWeb's database only) ----------------------------------------
 FOXWEB_POLL_FIRST_SECONDS = envfloat("FOXWEB_POLL_FIRST_SECONDS", 1.5)
 FOXWEB_POLL_MAX_SECONDS = envfloat("FOXWEB_POLL_MAX_SECONDS", 5.0)
+# A Server-Timing header on every response (how long FoxWeb took), for bench/load.py; off by default.
+FOXWEB_SERVER_TIMING = envbool("FOXWEB_SERVER_TIMING", "false")
 
 # --- The background worker --------------------------------------------------------------------
 # Every FoxAPI call and every pasted-URL fetch happens in the worker; the web side only queues.

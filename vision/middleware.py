@@ -1,9 +1,36 @@
+import time
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import MiddlewareNotUsed
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
+
+clock = time.perf_counter  # replaced in tests
+
+
+class ServerTimingMiddleware:
+    """With FOXWEB_SERVER_TIMING on, tells how long FoxWeb spent on each request: `Server-Timing: app;dur=<ms>`.
+
+    It is first in MIDDLEWARE, so it times everything FoxWeb does for a request, static files
+    served by whitenoise included, and the load benchmark (bench/load.py) can compare the two.
+    Off by default: it tells anyone how long each request took, and when off it is not even in
+    the chain (MiddlewareNotUsed).
+    """
+
+    def __init__(self, get_response):
+        if not settings.FOXWEB_SERVER_TIMING:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        start = clock()
+        response = self.get_response(request)
+        response["Server-Timing"] = f"app;dur={(clock() - start) * 1000:.3f}"
+        return response
 
 
 class FirstRunMiddleware:
