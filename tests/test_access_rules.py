@@ -52,6 +52,22 @@ def test_visible_to_is_own_and_team_shared_tasks(alice, bob, carol, team):
     assert set(Task.objects.visible_to(carol)) == {elsewhere}
 
 
+def test_visible_to_in_one_query_follows_the_same_rule(alice, bob, carol, team, django_assert_num_queries):
+    tasks = [
+        make_task(bob, submit=False),
+        make_task(alice, team=team, submit=False),
+        make_task(alice, submit=False),
+        make_task(carol, submit=False),
+    ]
+    for user in (alice, bob, carol):
+        with django_assert_num_queries(1):
+            one_query = set(Task.objects.visible_to(user, one_query=True))
+        assert one_query == set(Task.objects.visible_to(user))
+        for task in tasks:
+            found = Task.objects.visible_to(user, one_query=True).filter(pk=task.pk).exists()
+            assert found == Task.objects.visible_to(user).filter(pk=task.pk).exists()
+
+
 def test_a_team_member_reads_a_shared_task(client, bob, shared_task):
     client.force_login(bob)
     for url in read_urls(shared_task):
