@@ -60,6 +60,10 @@ bench: $(VENV)/.installed-bench
 bench-history: $(VENV)/.installed
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/foxweb_bench $(BIN)/python bench/history.py
 
+## The load benchmark: gunicorn, the worker and the sandbox on the local PostgreSQL (a scratch database, foxweb_bench_load), 200 pollers for a minute.
+bench-load: $(VENV)/.installed
+	$(BIN)/python bench/load.py
+
 ## Debian's Chromium for the browser tests, installed when missing and possible.
 chromium:
 	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
