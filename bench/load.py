@@ -189,11 +189,11 @@ def small_photo(number: int) -> bytes:
 
 
 class Load:
-    def __init__(self, args, port: int, team_id: int, static_url: str, first_interval: float, on_start=None):
+    def __init__(self, args, port: int, team_id: int, static_url: str, first_interval: float, on_start, on_end):
         self.args = args
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
-        self.on_start = on_start or (lambda: None)
+        self.on_start, self.on_end = on_start, on_end  # called when the load starts and ends
         self.team_id = team_id
         self.static_url = static_url
         self.first_interval = first_interval
@@ -215,6 +215,7 @@ class Load:
             self.deadline_wall = time.time() + self.args.seconds
             slots = [self.slot(browsers[number % len(browsers)], browsers, number) for number in range(self.args.tasks)]
             await asyncio.gather(self.static_poller(browsers[0]), *slots)
+            self.on_end()
             await self.at_rest(browsers[0])
         finally:
             for browser in browsers:
@@ -232,7 +233,9 @@ class Load:
                 continue
             self.m.tasks.append(task_id)
             self.m.seen[task_id] = []
-            await asyncio.gather(*(self.viewer(browser, task_id) for browser in viewers))
+            ended = await asyncio.gather(*(self.viewer(browser, task_id) for browser in viewers))
+            if not all(ended):  # time ran out before the task ended
+                return
 
     async def describe(self, owner: Browser) -> int | None:
         self.described += 1
@@ -277,8 +280,10 @@ class Load:
             return None
         return int(task.group(1))
 
-    async def viewer(self, browser: Browser, task_id: int) -> None:
+    async def viewer(self, browser: Browser, task_id: int) -> bool:
         """One open task page: htmx polls the card every N seconds (N from the card), with the ETag.
+
+        Returns whether the page showed the task's end (the answer, or a failure) before time ran out.
 
         Polls are due at a steady pace (htmx's timer does not wait for the answer); one is served
         at its pace when its answer arrives before the next one is due. Polls that fall due while
@@ -321,16 +326,17 @@ class Load:
                     card = response.body.decode()
                     if "status-completed" in card:
                         self.m.seen[task_id].append(time.time())
-                        return
+                        return True
                     if "status-failed" in card or "status-cancelled" in card:
                         self.m.failed_tasks.add(task_id)
-                        return
+                        return True
                     pace = re.search(r'hx-trigger="every ([0-9.]+)s"', card)
                     interval = float(pace.group(1)) if pace else interval
             due += interval
             while due < answered and due < self.deadline:  # fell due while we waited: not served
                 self.m.offered += 1
                 due += interval
+        return False
 
     async def at_rest(self, browser: Browser, rounds: int = 100) -> None:
         """The same requests one at a time once the load is over, for comparison (not a target)."""
@@ -700,6 +706,14 @@ def report(args, m: Measurements, sandbox_db: Path, deadline_wall: float, usage:
     ours = sum(usage.cpu.values())
     parts = ", ".join(f"{name} {seconds:.1f}" for name, seconds in usage.cpu.items())
     print(f"CPU seconds during the load: {parts}")
+    requests = len(m.poll_client_ms) + len(m.static_client_ms) + len(m.upload_ms) + len(m.describe_ms)
+    if requests:
+        print(
+            f"  per request answered ({requests}, uploads and describes included): gunicorn "
+            f"{usage.cpu.get('gunicorn', 0.0) / requests * 1000:.1f} ms, load generator "
+            f"{usage.cpu.get('load generator', 0.0) / requests * 1000:.1f} ms (PostgreSQL's figure covers "
+            "the worker's connections too)"
+        )
     if usage.capacity:
         print(
             f"  the machine ({os.cpu_count()} cores) was {usage.busy / usage.capacity:.0%} busy; other programs used "
@@ -792,18 +806,20 @@ def main() -> None:
         from django.conf import settings
 
         database = args.database_url.rsplit("/", 1)[1]
-        before = []
+        usage = []
 
-        def snapshot():
-            before.append(Usage.now(processes, database))
+        def started():
+            usage.append(Usage.now(processes, database))
             print(f"Logged in {args.viewers} people; running the load for {args.seconds:.0f} s…", flush=True)
 
+        def ended():
+            usage.append(Usage.now(processes, database).since(usage[0]))
+
         first_interval = settings.FOXWEB_POLL_FIRST_SECONDS
-        load = Load(args, web_port, team_id, static_url(base_url), first_interval, on_start=snapshot)
+        load = Load(args, web_port, team_id, static_url(base_url), first_interval, started, ended)
         measurements = asyncio.run(load.run())
-        usage = Usage.now(processes, database).since(before[0])
         processes.check_alive()
-        report(args, measurements, Path(env["FOXAPI_SANDBOX_DB"]), load.deadline_wall, usage)
+        report(args, measurements, Path(env["FOXAPI_SANDBOX_DB"]), load.deadline_wall, usage[1])
     except KeyboardInterrupt:
         print("\nInterrupted; stopping everything.")
     finally:
