@@ -71,7 +71,7 @@ class Measurements:
     tasks: list[int] = field(default_factory=list)
     seen: dict[int, list[float]] = field(default_factory=dict)  # task -> wall times the answer showed
     failed_tasks: set[int] = field(default_factory=set)
-    # After the load, one request at a time: what each costs with the machine otherwise quiet.
+    # After the load, one request at a time: what each costs without the queues of the load.
     rest_304_ms: list[float] = field(default_factory=list)
     rest_200_ms: list[float] = field(default_factory=list)
     rest_static_ms: list[float] = field(default_factory=list)
@@ -107,7 +107,7 @@ async def fetch(port: int, path: str, headers: dict[str, str], timeout: float = 
     """One GET on a fresh connection, as gunicorn's sync workers close every connection anyway.
 
     Hand-written HTTP/1.1 rather than httpx: the load generator shares the machine with FoxWeb,
-    and this costs it a fraction of the CPU per poll, so more of the machine is left to measure.
+    and this costs a fraction of what httpx does per poll, so more of the machine is left to measure.
     """
 
     async def exchange() -> Answer:
@@ -174,7 +174,7 @@ def _csrf_from(page: str) -> str:
 
 
 def small_photo(number: int) -> bytes:
-    """A small, photo-like JPEG (800×600, about 60 KB), different each time."""
+    """A small, photo-like JPEG (800×600, 30 to 40 KB), different for each number."""
     from PIL import Image, ImageFilter
 
     rng = random.Random(number)
