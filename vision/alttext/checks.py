@@ -118,7 +118,7 @@ def check(
         _keyword_stuffing(text),
         _duplicate(text, other_alts),
         _visible_text_missing(text, visible_text.strip(), purpose),
-        _wrong_language(text, language, visible_text.strip()),
+        _wrong_language(text, language, visible_text.strip(), purpose),
     ]
     return [finding for finding in findings if finding]
 
@@ -180,8 +180,9 @@ def _keyword_stuffing(text: str) -> Finding | None:
         "Alt text that lists keywords is read out word by word, which is tiring to listen to, and search engines "
         "treat it as spam. Write a natural sentence and use each keyword once, where it fits."
     )
-    items = [item for item in re.split(r"[,;|·、，]", text) if item.strip()]
-    if len(items) >= 6 and sorted(len(item.split()) for item in items)[len(items) // 2] <= 3:
+    # Only Latin separators: in Chinese and Japanese, "，" and "、" also join ordinary clauses.
+    items = [item for item in re.split(r"[,;|·]", text) if item.strip()]
+    if len(items) >= 6 and sorted(_item_words(item) for item in items)[len(items) // 2] <= 3:
         return Finding("keyword-stuffing", "Reads like a list of keywords", why)
     words = [word for word in re.findall(r"[^\W\d_]{3,}", text.casefold()) if word not in STOPWORDS]
     if words:
@@ -189,6 +190,10 @@ def _keyword_stuffing(text: str) -> Finding | None:
         if count >= 3 and count * 8 >= len(words):
             return Finding("keyword-stuffing", f"Repeats “{word}” {count} times", why)
     return None
+
+
+def _item_words(text: str) -> int:
+    return len(re.findall(rf"[^\W{CJK}]+", text)) + len(re.findall(f"[{CJK}]", text)) // 2
 
 
 def _normalised(text: str) -> str:
@@ -278,13 +283,15 @@ def _word_count(text: str) -> int:
     return len(re.findall(rf"[^\W\d_{CJK}]+", text)) + len(re.findall(f"[{CJK}]", text)) // 2
 
 
-def _wrong_language(text: str, language: str, visible_text: str) -> Finding | None:
+def _wrong_language(text: str, language: str, visible_text: str, purpose: str) -> Finding | None:
+    if purpose == TEXT:  # the alt text is the image's text, in whatever language it is written
+        return None
     try:
         wanted = get_language(language)
     except KeyError:
         return None
     if visible_text:  # words copied from the image keep their own language
-        text = text.replace(visible_text, " ")
+        text = " ".join(text.split()).replace(" ".join(visible_text.split()), " ")
     text = re.sub(r"“[^”]*”|„[^“”]*[“”]|«[^»]*»|»[^«]*«|\"[^\"]*\"|「[^」]*」", " ", text)  # quotes, titles
     if _word_count(text) < MIN_WORDS_FOR_LANGUAGE:
         return None
