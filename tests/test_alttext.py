@@ -3,7 +3,8 @@
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from vision import alttext
@@ -348,6 +349,8 @@ word = st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_si
 space = st.sampled_from([" ", "\n", "  ", "\n\n"])
 
 
+# The first draw builds Hypothesis's table of letters, slow on a busy machine: not a problem of the test.
+@hypothesis_settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(word, space), min_size=1, max_size=30))
 def test_every_word_of_an_unformatted_answer_reaches_the_alt_text(words_and_spaces):
     answer = "".join(word + space for word, space in words_and_spaces)

@@ -129,7 +129,7 @@ def _length(text: str) -> Finding | None:
         return Finding(
             "too-long",
             f"Too long for alt text ({length} characters)",
-            "Screen readers read alt text in one go, with no way to skim it or go back. Keep the alt text to what "
+            "Screen readers read alt text in one go, with no easy way to skim it or go back. Keep the alt text to what "
             "matters on this page and put the rest in a long description or in the page text next to the image.",
         )
     if length > FINE_LENGTH:
