@@ -40,6 +40,8 @@ import httpx
 from django.conf import settings
 from PIL import Image, ImageStat
 
+from vision import alttext
+
 DEMO_KEY = "sk-sandbox-demo"
 SANDBOX_HEADER = "X-FoxAPI-Sandbox"
 VISION_MODELS = ("claude-opus-4-7", "gemini-2.5-pro", "gpt-5.5", "nemotron-3-nano-omni")
@@ -539,7 +541,10 @@ def simulate(data: dict) -> dict:
     lines = []
     for number, fact in enumerate(facts, start=1):
         lines.append(_sentence(fact, number if len(facts) > 1 else 0, lowered))
-    if "alt text" in lowered or "125" in lowered or "one sentence" in lowered:
+    request = alttext.recognise_prompt(prompt)
+    if request:
+        answer = _alt_text_answer(facts, request)
+    elif "alt text" in lowered or "125" in lowered or "one sentence" in lowered:
         limit = 125 if "one sentence" not in lowered else 400
         answer = _short_answer(facts, limit)
     else:
@@ -573,18 +578,47 @@ def simulate(data: dict) -> dict:
     }
 
 
-def _short_answer(facts: list[ImageFacts], limit: int) -> str:
-    """One sentence for all the images, cut to `limit` characters, still labelled as simulated."""
-    label = " (simulated)."
+def _looks(facts: list[ImageFacts], kind: str = "image") -> str:
+    """A phrase such as "A landscape image in red and white", from what was measured."""
     parts = []
     for fact in facts:
         if fact.readable:
-            parts.append(f"a {fact.orientation} image in {_join(fact.colours[:2]) or 'mixed colours'}")
+            parts.append(f"a {fact.orientation} {kind} in {_join(fact.colours[:2]) or 'mixed colours'}")
         else:
             parts.append("an image the sandbox could not open")
     text = _join(parts)
-    text = text[0].upper() + text[1:]
-    return text[: limit - len(label)].rstrip(" ,") + label
+    return text[0].upper() + text[1:]
+
+
+def _short_answer(facts: list[ImageFacts], limit: int) -> str:
+    """One sentence for all the images, cut to `limit` characters, still labelled as simulated."""
+    label = " (simulated)."
+    return _looks(facts)[: limit - len(label)].rstrip(" ,") + label
+
+
+def _alt_text_answer(facts: list[ImageFacts], request: alttext.PromptInfo) -> str:
+    """An answer to FoxWeb's alt-text prompts in the format they ask for, from measured facts only.
+
+    The sandbox writes English only; for another language its label says what a real model would do.
+    It reads no text in images, so it never claims to (no TEXT IN IMAGE line).
+    """
+    label = "(simulated)"
+    if request.language != alttext.DEFAULT_LANGUAGE:
+        label = f"(simulated, in English: a real model would write {alttext.get_language(request.language).english})"
+    if request.purpose == alttext.LINK:
+        alt = request.action or "A link or button; the sandbox cannot tell where it leads"
+        return f"ALT: {alt.rstrip('.')} {label}."
+    if request.purpose == alttext.TEXT:
+        return f"ALT: The sandbox cannot read text in images; a real model would copy it here {label}."
+    if request.purpose == alttext.CHART:
+        details = "; ".join(_sentence(fact, 0, "").removesuffix(" (simulated).") for fact in facts)
+        details = details[0].lower() + details[1:]
+        return (
+            f"ALT: {_looks(facts, 'chart or diagram')} {label}.\n"
+            f"LONG DESCRIPTION: The sandbox cannot read charts; a real model would give the data and the trends "
+            f"here. Measured: {details} {label}."
+        )
+    return f"ALT: {_looks(facts)} {label}."
 
 
 def _sentence(fact: ImageFacts, number: int, prompt: str) -> str:
