@@ -152,6 +152,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Error pages and reports hide API keys, with DEBUG on too (Django's own filter only works with it off).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "vision.debug.KeySafeExceptionReporterFilter"
+# ...and exception messages on them are scrubbed too (log lines are scrubbed by vision.debug as well).
+DEFAULT_EXCEPTION_REPORTER = "vision.debug.KeySafeExceptionReporter"
 
 SESSION_COOKIE_HTTPONLY = True
 # No script reads the CSRF cookie: htmx and foxweb.js take the token from the page (hx-headers on <body>).
