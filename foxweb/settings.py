@@ -240,6 +240,17 @@ FOXWEB_FETCH_MAX_REDIRECTS = envint("FOXWEB_FETCH_MAX_REDIRECTS", 5)
 FOXWEB_POLL_FIRST_SECONDS = envfloat("FOXWEB_POLL_FIRST_SECONDS", 1.5)
 FOXWEB_POLL_MAX_SECONDS = envfloat("FOXWEB_POLL_MAX_SECONDS", 5.0)
 
+# --- Limits on guessing -----------------------------------------------------------------------
+# Wrong passwords per user name from one address, and from one address in all, then unknown public
+# links per address, within FOXWEB_THROTTLE_SECONDS of the first miss; past that, 429.
+FOXWEB_LOGIN_FAILURES_PER_USER = envint("FOXWEB_LOGIN_FAILURES_PER_USER", 5)
+FOXWEB_LOGIN_FAILURES_PER_ADDRESS = envint("FOXWEB_LOGIN_FAILURES_PER_ADDRESS", 50)
+FOXWEB_SHARED_MISSES_PER_ADDRESS = envint("FOXWEB_SHARED_MISSES_PER_ADDRESS", 20)
+FOXWEB_THROTTLE_SECONDS = envint("FOXWEB_THROTTLE_SECONDS", 900)
+# How many proxies in front of FoxWeb append to X-Forwarded-For; the client address is read from
+# there. Production runs behind one TLS proxy by default (see SECURE_PROXY_SSL_HEADER).
+FOXWEB_TRUSTED_PROXIES = envint("FOXWEB_TRUSTED_PROXIES", 0 if DEBUG else 1)
+
 # --- API keys ---------------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation). Derived from
 # SECRET_KEY when unset, which is fine for local use and refused in production.

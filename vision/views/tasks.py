@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from vision import throttle
 from vision.forms import ShareForm
 from vision.models import Task, TaskImage
 from vision.views.common import file_response, get_task_for_owner, get_task_for_user
@@ -92,6 +93,7 @@ def task_public_link(request, task_id: int):
 
 @login_not_required
 @require_GET
+@throttle.limit_link_guesses
 def shared_task(request, token: str):
     """The read-only public page of a task, reached only through its unguessable link."""
     task = get_object_or_404(Task, share_token=token)
@@ -101,6 +103,7 @@ def shared_task(request, token: str):
 
 @login_not_required
 @require_GET
+@throttle.limit_link_guesses
 def shared_image(request, token: str, image_id: int, variant: str):
     images = TaskImage.objects.filter(task__share_token=token)
     if variant != "thumb":
