@@ -250,6 +250,9 @@ FOXWEB_MAX_UPLOAD_BYTES = envint("FOXWEB_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 FOXWEB_MAX_IMAGE_PIXELS = envint("FOXWEB_MAX_IMAGE_PIXELS", 60_000_000)
 FOXWEB_MAX_IMAGES_PER_TASK = envint("FOXWEB_MAX_IMAGES_PER_TASK", 10)
 FOXWEB_THUMBNAIL_SIZE = envint("FOXWEB_THUMBNAIL_SIZE", 320)
+# Images decoded at once per process (0: one per core, at most 4), and how long others wait for a turn.
+FOXWEB_MAX_DECODES = envint("FOXWEB_MAX_DECODES", 0)
+FOXWEB_DECODE_WAIT_SECONDS = envfloat("FOXWEB_DECODE_WAIT_SECONDS", 10.0)
 
 # --- URL fetching -----------------------------------------------------------------------------
 FOXWEB_ALLOW_PRIVATE_URLS = envbool("FOXWEB_ALLOW_PRIVATE_URLS", "false")
