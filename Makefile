@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run worker test lint sandbox bench bench-history bench-load chromium screenshots clean
+.PHONY: run worker test lint sandbox bench bench-memory bench-history bench-load chromium screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "FoxWeb needs Python 3.11: install it, or run make with PYTHON=/path/to/python3.11"; exit 1; }
@@ -55,6 +55,10 @@ lint: $(VENV)/.installed-test
 ## The image-intake benchmark (builds its photographs from Debian's wallpaper packages).
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/intake.py
+
+## Peak memory of a server (gunicorn) while 50 people upload a 49-megapixel PNG at once.
+bench-memory: $(VENV)/.installed-bench
+	$(BIN)/python bench/memory.py
 
 ## History queries at 100,000 tasks on the local PostgreSQL (a scratch database, foxweb_bench).
 bench-history: $(VENV)/.installed

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,12 +66,14 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    "csp",
     "vision",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -156,16 +159,48 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Error pages and reports hide API keys, with DEBUG on too (Django's own filter only works with it off).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "vision.debug.KeySafeExceptionReporterFilter"
+# ...and exception messages on them are scrubbed too (log lines are scrubbed by vision.debug as well).
+DEFAULT_EXCEPTION_REPORTER = "vision.debug.KeySafeExceptionReporter"
+
+# Content-Security-Policy (django-csp), in development too: FoxWeb's own scripts, styles and images only.
+# No inline scripts or styles anywhere (htmx is told not to inject its indicator styles, nor to eval),
+# and pages cannot be framed, change their base URL or embed plugins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "form-action": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+# No script reads the CSRF cookie: htmx and foxweb.js take the token from the page (hx-headers on <body>).
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Behind a TLS proxy, which must set X-Forwarded-Proto (and strip it from what clients send).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Plain-HTTP requests are redirected to HTTPS; switch off only if the proxy redirects already.
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "true")
+    # Browsers remember to use HTTPS only: a year by default, 0 turns the header off.
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "true")
+    # Preloading is a promise about a whole registered domain that only its owner can make, so it is
+    # opt-in; Django's reminder about it (security.W021) is silenced while it is off.
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false")
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGGING = {
     "version": 1,
@@ -225,6 +260,9 @@ FOXWEB_MAX_IMAGES_PER_BATCH = envint("FOXWEB_MAX_IMAGES_PER_BATCH", 500)
 FOXWEB_MAX_ZIP_BYTES = envint("FOXWEB_MAX_ZIP_BYTES", 2 * 1024 * 1024 * 1024)
 FOXWEB_MAX_LIST_BYTES = envint("FOXWEB_MAX_LIST_BYTES", 10 * 1024 * 1024)
 FOXWEB_THUMBNAIL_SIZE = envint("FOXWEB_THUMBNAIL_SIZE", 320)
+# Images decoded at once per process (0: one per core, at most 4), and how long others wait for a turn.
+FOXWEB_MAX_DECODES = envint("FOXWEB_MAX_DECODES", 0)
+FOXWEB_DECODE_WAIT_SECONDS = envfloat("FOXWEB_DECODE_WAIT_SECONDS", 10.0)
 
 # --- URL fetching -----------------------------------------------------------------------------
 FOXWEB_ALLOW_PRIVATE_URLS = envbool("FOXWEB_ALLOW_PRIVATE_URLS", "false")
@@ -262,6 +300,16 @@ FOXWEB_CHECK_MAX_SECONDS = envfloat("FOXWEB_CHECK_MAX_SECONDS", 5.0)
 FOXWEB_SEND_GIVE_UP_AFTER = envint("FOXWEB_SEND_GIVE_UP_AFTER", 1800)
 # Most images one person may have staged (picked, not yet described) at once.
 FOXWEB_MAX_STAGED_UPLOADS = envint("FOXWEB_MAX_STAGED_UPLOADS", 600)
+# --- Limits on guessing -----------------------------------------------------------------------
+# Wrong passwords per user name from one address, and from one address in all, then unknown public
+# links per address, within FOXWEB_THROTTLE_SECONDS of the first miss; past that, 429.
+FOXWEB_LOGIN_FAILURES_PER_USER = envint("FOXWEB_LOGIN_FAILURES_PER_USER", 5)
+FOXWEB_LOGIN_FAILURES_PER_ADDRESS = envint("FOXWEB_LOGIN_FAILURES_PER_ADDRESS", 50)
+FOXWEB_SHARED_MISSES_PER_ADDRESS = envint("FOXWEB_SHARED_MISSES_PER_ADDRESS", 20)
+FOXWEB_THROTTLE_SECONDS = envint("FOXWEB_THROTTLE_SECONDS", 900)
+# How many proxies in front of FoxWeb append to X-Forwarded-For; the client address is read from
+# there. Production runs behind one TLS proxy by default (see SECURE_PROXY_SSL_HEADER).
+FOXWEB_TRUSTED_PROXIES = envint("FOXWEB_TRUSTED_PROXIES", 0 if DEBUG else 1)
 
 # --- API keys ---------------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation). Derived from

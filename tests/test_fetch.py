@@ -325,6 +325,33 @@ def test_slow_drip_is_stopped_by_the_total_deadline(server, private_allowed, set
     assert time.monotonic() - started < 0.9  # the fetch itself gave up at the deadline
 
 
+def test_trickled_headers_are_cut_off_at_the_deadline_and_nothing_is_left_open(server, private_allowed, settings):
+    settings.FOXWEB_FETCH_TIMEOUT = 0.3
+    hung_up = threading.Event()
+
+    def trickle(handler):
+        """A status line, then one more header line every 20 ms: every read succeeds, headers never end."""
+        try:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for number in range(500):
+                if server.stop.wait(0.02):
+                    return
+                handler.wfile.write(b"X-Line-%d: more to come\r\n" % number)
+                handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            hung_up.set()
+
+    server.routes["/trickle.png"] = trickle
+    before = set(threading.enumerate())
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="The server took too long to answer."):
+        fetch_image(f"{server.url}/trickle.png")
+    assert time.monotonic() - started < 0.6  # the deadline, not the end of the headers
+    leftover = [thread.name for thread in set(threading.enumerate()) - before if "process_request" not in thread.name]
+    assert leftover == []  # no fetch thread outlives the request
+    assert hung_up.wait(5)  # and the connection was closed: the server's next line found no one
+
+
 def test_server_that_never_answers_times_out(server, private_allowed, settings):
     settings.FOXWEB_FETCH_TIMEOUT = 0.3
     server.routes["/silent.png"] = lambda handler: server.stop.wait(10)

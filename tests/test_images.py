@@ -650,3 +650,66 @@ def test_prepare_images_of_nothing_is_nothing():
 )
 def test_sniff_format_looks_at_the_first_bytes(data, expected):
     assert images.sniff_format(data) == expected
+
+
+# --- How many images are decoded at once ---------------------------------------------------------
+
+SMALL_POLICY = SizePolicy(100)
+
+
+def test_the_number_of_decodes_at_once_follows_the_cores_unless_set(settings, monkeypatch):
+    settings.FOXWEB_MAX_DECODES = 0
+    monkeypatch.setattr(images, "_cpu_count", lambda: 2)
+    assert images.max_decodes() == 2
+    monkeypatch.setattr(images, "_cpu_count", lambda: 64)
+    assert images.max_decodes() == images.MAX_WORKERS  # more would trade memory for little speed
+    settings.FOXWEB_MAX_DECODES = 6
+    assert images.max_decodes() == 6
+
+
+def test_an_image_waits_for_a_slot_then_is_told_foxweb_is_busy(settings):
+    settings.FOXWEB_MAX_DECODES = 1
+    settings.FOXWEB_DECODE_WAIT_SECONDS = 0
+    png = factory.encode(factory.photo(40, 30), "PNG")
+    with images.decode_slot(), pytest.raises(ImageError) as refused:  # someone else is decoding
+        prepare_image(png, SMALL_POLICY)
+    assert refused.value.user_message == "FoxWeb is busy preparing other images, try again in a moment."
+    assert prepare_image(png, SMALL_POLICY).width == 40  # the slot is free again
+
+
+def test_no_more_than_the_limit_are_decoded_at_once(settings, monkeypatch):
+    settings.FOXWEB_MAX_DECODES = 2
+    settings.FOXWEB_DECODE_WAIT_SECONDS = 0
+    inside = threading.Semaphore(0)
+    gate = threading.Event()
+    real_decode = images._decode
+
+    def held_decode(*args, **kwargs):
+        inside.release()
+        assert gate.wait(5)
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(images, "_decode", held_decode)
+    png = factory.encode(factory.photo(40, 30), "PNG")
+    results = []
+    workers = [threading.Thread(target=lambda: results.append(prepare_image(png, SMALL_POLICY))) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    assert inside.acquire(timeout=5) and inside.acquire(timeout=5)  # two images are being decoded
+    with pytest.raises(ImageError, match="busy"):
+        prepare_image(png, SMALL_POLICY)  # a third has to wait (here: not at all) and is turned away
+    gate.set()
+    for worker in workers:
+        worker.join(5)
+    assert [result.width for result in results] == [40, 40]
+    monkeypatch.setattr(images, "_decode", real_decode)
+    assert prepare_image(png, SMALL_POLICY).width == 40
+
+
+def test_a_damaged_image_gives_its_slot_back(settings):
+    settings.FOXWEB_MAX_DECODES = 1
+    settings.FOXWEB_DECODE_WAIT_SECONDS = 0
+    png = factory.encode(factory.photo(40, 30), "PNG")
+    with pytest.raises(ImageError, match="damaged or incomplete"):
+        prepare_image(png[: len(png) // 2], SMALL_POLICY)
+    assert prepare_image(png, SMALL_POLICY).width == 40

@@ -392,3 +392,23 @@ def test_keys_saved_before_encryption_keys_were_configured_still_open(settings, 
     call_command("rotate_api_keys")
     key.refresh_from_db()
     assert key.secret() == TEST_KEY
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "", "secret": TEST_KEY, "holder": "personal"},
+        {"name": "Marketing budget", "secret": TEST_KEY, "holder": "team:999999"},
+        {"name": "Marketing budget", "secret": TEST_KEY},
+    ],
+)
+def test_it_asks_foxapi_about_a_key_only_when_the_rest_of_the_form_is_valid(client, alice, monkeypatch, data):
+    calls = []
+    monkeypatch.setattr(foxapi.FoxAPIClient, "check_key", lambda self, key: calls.append(key) or True)
+    client.force_login(alice)
+    response = client.post("/keys/", data)
+    assert response.status_code == 200  # the form again, with its mistakes
+    assert calls == []
+    assert not ApiKey.objects.exists()
+    add_key(client)
+    assert len(calls) == 1

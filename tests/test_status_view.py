@@ -39,7 +39,7 @@ def test_it_renders_the_card_with_progress_and_keeps_polling(alice_client, alice
     page = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in page
-    assert 'role="progressbar"' in page
+    assert '<progress class="progress"' in page
     assert f'hx-get="/tasks/{task.pk}/status/"' in page
     assert 'hx-trigger="every 1.5s"' in page
 

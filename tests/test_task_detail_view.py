@@ -48,7 +48,7 @@ def test_a_running_task_refreshes_itself_without_javascript(alice_client, alice,
     task = make_task(alice)
     page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
     assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
-    assert 'aria-valuenow="0"' in page
+    assert '<progress class="progress" aria-label="Progress" max="100" value="0">' in page
 
 
 def test_images_are_served_only_to_those_who_may_see_the_task(client, alice, bob):

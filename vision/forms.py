@@ -516,7 +516,7 @@ class ApiKeyForm(forms.Form):
             twin = self._already_saved(data["secret"])
             if twin:
                 self.add_error("secret", f"This key is already saved as “{twin.name}”.")
-            else:
+            elif not self.errors:  # a call to FoxAPI only for a form that is otherwise ready to save
                 self._test_with_foxapi(data["secret"])
         return data
 

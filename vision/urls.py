@@ -22,7 +22,7 @@ urlpatterns = [
     path("", describe.describe, name="describe"),
     path("setup/", setup.setup, name="setup"),
     path("healthz", health.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", account.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Describing
     path("uploads/", describe.upload_create, name="upload_create"),

@@ -109,7 +109,28 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def new_page(request, chromium, app):
+def csp_violations():
+    """What the Content-Security-Policy refused, and pages served without one, in every page opened
+    by new_page; a test fails (at teardown) if anything is left here."""
+    return []
+
+
+def watch_csp(page, app: str, violations: list[str]) -> None:
+    def on_console(message):
+        if "Content Security Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    def on_response(response):
+        document = response.request.resource_type == "document" and response.url.startswith(app)
+        if document and "content-security-policy" not in response.headers:
+            violations.append(f"{response.url}: served without a Content-Security-Policy")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
+
+
+@pytest.fixture
+def new_page(request, chromium, app, csp_violations):
     """A function that opens a fresh browser context (one person) and returns its page."""
     contexts = []
     request.node._pages = []
@@ -123,12 +144,14 @@ def new_page(request, chromium, app):
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
+        watch_csp(page, app, csp_violations)
         request.node._pages.append(page)
         return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert csp_violations == [], "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 @pytest.fixture

@@ -110,6 +110,8 @@ class Task(models.Model):
     key_source = models.CharField(max_length=20, blank=True)
     # The unguessable token of the read-only public link, while the owner keeps it open.
     share_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Whether readers of the public link may open the full-size images (thumbnails they always see).
+    public_full_images = models.BooleanField(default=False)
     model = models.CharField(max_length=100)
     prompt = models.TextField()
     system_prompt = models.TextField(blank=True)
@@ -182,15 +184,18 @@ class Task(models.Model):
                 return text
         return ""
 
-    def share_publicly(self) -> str:
+    def share_publicly(self, *, full_images: bool = False) -> str:
+        """Open (or keep) the public link; ``full_images`` lets its readers open the full-size images."""
         if not self.share_token:
             self.share_token = secrets.token_urlsafe(32)
-            self.save(update_fields=["share_token"])
+        self.public_full_images = full_images
+        self.save(update_fields=["share_token", "public_full_images"])
         return self.share_token
 
     def revoke_public_link(self) -> None:
         self.share_token = None
-        self.save(update_fields=["share_token"])
+        self.public_full_images = False
+        self.save(update_fields=["share_token", "public_full_images"])
 
     @property
     def is_active(self) -> bool:

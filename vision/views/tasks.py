@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from vision import services
+from vision import services, throttle
 from vision.forms import ShareForm
 from vision.models import Task, TaskImage
 from vision.views.common import file_response, get_task_for_owner, get_task_for_user
@@ -96,25 +96,46 @@ def task_share(request, task_id: int):
 @require_POST
 def task_public_link(request, task_id: int):
     task = get_task_for_owner(request, task_id)
-    if request.POST.get("action") == "revoke":
+    action = request.POST.get("action")
+    full_images = request.POST.get("full_images") == "on"
+    if action == "revoke":
         task.revoke_public_link()
         messages.success(request, "The public link is switched off; it no longer works.")
+    elif action == "images" and task.share_token:
+        task.share_publicly(full_images=full_images)
+        if full_images:
+            messages.success(request, "People with the public link can now open the full-size images.")
+        else:
+            messages.success(request, "People with the public link now see small previews of the images only.")
     else:
-        task.share_publicly()
+        task.share_publicly(full_images=full_images)
         messages.success(request, "Anyone with the public link can now read this description.")
     return redirect(task)
 
 
 @login_not_required
 @require_GET
+@throttle.limit_link_guesses
 def shared_task(request, token: str):
     """The read-only public page of a task, reached only through its unguessable link."""
-    task = get_object_or_404(Task.objects.select_related("owner"), share_token=token)
-    return render(request, "vision/shared_task.html", {"task": task, "images": task.images.all()})
+    task = get_object_or_404(Task, share_token=token)
+    response = render(request, "vision/shared_task.html", {"task": task, "images": task.images.all()})
+    return _unlisted(response)
 
 
 @login_not_required
 @require_GET
+@throttle.limit_link_guesses
 def shared_image(request, token: str, image_id: int, variant: str):
-    image = get_object_or_404(TaskImage, task__share_token=token, pk=image_id)
-    return file_response(image.thumbnail if variant == "thumb" else image.file)
+    images = TaskImage.objects.filter(task__share_token=token)
+    if variant != "thumb":
+        images = images.filter(task__public_full_images=True)  # full size only if the owner chose so
+    image = get_object_or_404(images, pk=image_id)
+    return _unlisted(file_response(image.thumbnail if variant == "thumb" else image.file))
+
+
+def _unlisted(response):
+    """Public pages stay out of search engines, and links on them tell other sites nothing."""
+    response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
