@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 
-from vision import fetch, foxapi, images, keyvault
+from vision import catalog, fetch, foxapi, images, keyvault
 from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, Task, TaskImage, Team, Upload
 
 PRESETS = {
@@ -35,18 +35,12 @@ PRESETS = {
     ),
 }
 DEFAULT_PRESET = "detailed"
-DEFAULT_MAX_TOKENS = 1024
+# FoxWeb always sends a longest-answer limit (Claude models require one, and it bounds the cost of the
+# others), at least the largest minimum of any model in the catalogue, so switching models never
+# makes the number invalid.
+MAX_TOKENS_FLOOR = catalog.max_tokens_floor()
 # FoxAPI's requests stay under about 20 MB (contract, section 5); leave room for the rest of the body.
 MAX_REQUEST_BYTES = 19_000_000
-
-
-def model_choices() -> list[tuple[str, str]]:
-    return [(name, info["label"]) for name, info in settings.FOXWEB_MODELS.items()]
-
-
-def max_images_for(model: str) -> int:
-    info = settings.FOXWEB_MODELS.get(model, {})
-    return min(info.get("max_images", 1), settings.FOXWEB_MAX_IMAGES_PER_TASK)
 
 
 def key_choices(user) -> list[tuple[str, str]]:
@@ -103,7 +97,7 @@ class DescribeForm(forms.Form):
     )
     model = forms.ChoiceField(
         label="Model",
-        choices=model_choices,
+        choices=catalog.choices,
         error_messages={"required": "Pick a model.", "invalid_choice": "Pick one of the models listed."},
     )
     prompt = forms.CharField(
@@ -126,13 +120,13 @@ class DescribeForm(forms.Form):
     )
     max_tokens = forms.IntegerField(
         label="Longest answer (tokens)",
-        min_value=16,
+        min_value=MAX_TOKENS_FLOOR,
         max_value=64_000,
-        initial=DEFAULT_MAX_TOKENS,
-        help_text="About ¾ of a word per token. At least 16.",
+        initial=catalog.DEFAULT_MAX_TOKENS,
+        help_text=f"About ¾ of a word per token. At least {MAX_TOKENS_FLOOR}.",
         error_messages={
-            "required": "Give a longest answer of at least 16 tokens.",
-            "min_value": "Give a longest answer of at least 16 tokens.",
+            "required": f"Give a longest answer of at least {MAX_TOKENS_FLOOR} tokens.",
+            "min_value": f"Give a longest answer of at least {MAX_TOKENS_FLOOR} tokens.",
             "max_value": "The longest answer can be at most 64,000 tokens.",
             "invalid": "Give the longest answer as a whole number of tokens, e.g. 1024.",
         },
@@ -234,9 +228,9 @@ class DescribeForm(forms.Form):
         if count == 0:
             self.add_error("files", "Add at least one image: pick a file, drop or paste one, or give its address.")
         elif model:
-            limit = max_images_for(model)
+            limit = catalog.max_images(model)
             if count > limit:
-                label = settings.FOXWEB_MODELS[model]["label"]
+                label = catalog.label(model)
                 noun = "image" if limit == 1 else "images"
                 self.add_error(
                     "model",
@@ -286,7 +280,7 @@ class DescribeForm(forms.Form):
         uploads = list(data.get("uploads") or []) + self.new_uploads
         sources = [(upload.name, upload.source_url, upload.read(), upload) for upload in uploads]
         sources += [(item.filename, item.url, item.data, None) for item in self.fetched]
-        policy = images.policy_for(data["model"], high_detail=data["high_detail"])
+        policy = catalog.size_policy(data["model"], high_detail=data["high_detail"])
         prepared = images.prepare_images([content for _, _, content, _ in sources], policy)
         for (name, *_), result in zip(sources, prepared, strict=True):
             if isinstance(result, images.ImageError):
@@ -398,7 +392,7 @@ class HistoryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["team"].queryset = teams_of(user)
-        self.fields["model"].choices = [("", "Any model"), *model_choices()]
+        self.fields["model"].choices = [("", "Any model"), *catalog.choices()]
         colleagues = (
             get_user_model()
             .objects.filter(memberships__team__memberships__user=user)
@@ -459,7 +453,7 @@ class PreferencesForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["default_model"].choices = [("", "FoxWeb's default"), *model_choices()]
+        self.fields["default_model"].choices = [("", "FoxWeb's default"), *catalog.choices()]
         self.fields["default_preset"].choices = [("", "FoxWeb's default")] + [
             (key, label) for key, (label, _) in PRESETS.items()
         ]
