@@ -96,14 +96,14 @@ def child(pipeline: str, name: str, model: str, repeat: int, out_path: str) -> N
     from django.conf import settings
     from PIL import Image
 
-    from vision import images
+    from vision import catalog, images
 
     if pipeline == "pyvips":
         import pyvips
 
         pyvips.cache_set_max(0)  # no cached results between repeats
     data = (IMAGES / name).read_bytes()
-    policy = images.policy_for(model)
+    policy = catalog.size_policy(model)
     quality = settings.FOXWEB_JPEG_QUALITY
     shown, stored = displayed_size(data)
     # Same output size for everyone: naive does not know about EXIF, so it keeps the stored layout.
@@ -156,10 +156,10 @@ def warm_up(pipeline: str, policy, quality: int) -> None:
 
 def concurrency_child(model: str, repeat: int) -> None:
     setup_django()
-    from vision import images
+    from vision import catalog, images
 
     data = (IMAGES / "phone.jpg").read_bytes()
-    policy = images.policy_for(model)
+    policy = catalog.size_policy(model)
     images.prepare_image(data, policy)
     batch = [data] * CONCURRENT_COPIES
     sequential, concurrent = [], []
@@ -276,11 +276,11 @@ def main() -> None:
     setup_django()
     from django.conf import settings
 
-    from vision import images
+    from vision import catalog, images
 
-    policy = images.policy_for(args.model)
+    policy = catalog.size_policy(args.model)
     print(
-        f"model {args.model}: long edge <= {policy.long_edge}, max pixels {policy.max_pixels}; "
+        f"model {args.model}: {policy}; "
         f"JPEG quality {settings.FOXWEB_JPEG_QUALITY}; {os.cpu_count()} CPUs; "
         f"median of {args.rounds} processes x {args.repeat} runs\n"
     )
@@ -407,9 +407,9 @@ def print_quality_for_size_target() -> None:
     from django.conf import settings
     from django.test.utils import override_settings
 
-    from vision import images
+    from vision import catalog, images
 
-    policy = images.policy_for("claude-opus-4-7")
+    policy = catalog.size_policy("claude-opus-4-7")
     photos = [(IMAGES / name).read_bytes() for name in PHOTOS]
     for quality in range(settings.FOXWEB_JPEG_QUALITY - 5, 49, -5):
         with override_settings(FOXWEB_JPEG_QUALITY=quality):

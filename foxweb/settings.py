@@ -45,6 +45,16 @@ def envfloat(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
 
 
+def envjson(name: str):
+    value = os.getenv(name, "").strip()
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be JSON: {error}") from None
+
+
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
@@ -228,26 +238,14 @@ FOXAPI_SANDBOX_DB = Path(os.getenv("FOXAPI_SANDBOX_DB", BASE_DIR / ".sandbox" / 
 # Seconds a sandbox task takes from submit to completion (pending for the first fifth).
 FOXAPI_SANDBOX_DURATION = envfloat("FOXAPI_SANDBOX_DURATION", 6.0)
 
-# Models offered on the describe form: name -> label and how many images one task may carry.
-FOXWEB_MODELS = {
-    "claude-opus-4-7": {"label": "Claude Opus 4.7", "max_images": 10},
-    "gemini-2.5-pro": {"label": "Gemini 2.5 Pro", "max_images": 10},
-    "gpt-5.5": {"label": "GPT-5.5", "max_images": 1},
-    "nemotron-3-nano-omni": {"label": "Nemotron 3 Nano Omni", "max_images": 1},
-}
+# Which models FoxWeb offers, and everything about them, is in the model catalogue (vision/catalog.py).
+# The model preselected on the describe form; checked against the catalogue at start-up.
 FOXWEB_DEFAULT_MODEL = os.getenv("FOXWEB_DEFAULT_MODEL", "claude-opus-4-7")
 
 # --- Image intake -----------------------------------------------------------------------------
-# Size policy per model, as data: the long edge and pixel count past which a model gains no
-# detail and costs more tokens. Keys are model-name prefixes; "default" covers everything else.
-FOXWEB_IMAGE_POLICIES = json.loads(os.getenv("FOXWEB_IMAGE_POLICIES", "null")) or {
-    "claude-": {"long_edge": 1568, "max_pixels": 1_150_000},
-    "gpt-5": {"long_edge": 1536, "max_pixels": None},
-    "gemini-": {"long_edge": 1536, "max_pixels": None},
-    "default": {"long_edge": 1536, "max_pixels": None},
-}
-# "High detail (small print)": larger limits for reading text.
-FOXWEB_IMAGE_HIGH_DETAIL = {"long_edge": 2048, "max_pixels": 4_200_000}
+# Optional override of the catalogue's image sizes, as JSON: per model-name prefix (or "default"),
+# the limits images are reduced to. The README documents the format; it is checked at start-up.
+FOXWEB_IMAGE_POLICIES = envjson("FOXWEB_IMAGE_POLICIES")
 FOXWEB_JPEG_QUALITY = envint("FOXWEB_JPEG_QUALITY", 85)
 # A photo whose JPEG would be larger than this is re-encoded at a lower quality, down to the floor.
 FOXWEB_JPEG_MAX_BYTES = envint("FOXWEB_JPEG_MAX_BYTES", 250_000)

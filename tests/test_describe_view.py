@@ -51,6 +51,22 @@ def test_it_shows_the_form_with_models_limits_and_presets(alice_client):
     assert 'name="max_tokens" value="1024"' in page
 
 
+def test_the_image_limits_shown_come_from_the_catalogue_within_foxweb_s_own(alice_client, settings):
+    settings.FOXWEB_MAX_IMAGES_PER_TASK = 3
+    page = alice_client.get("/").content.decode()
+    assert 'value="claude-opus-4-7" data-max-images="3"' in page
+    assert 'value="gpt-5.5" data-max-images="1"' in page
+    assert page.count("Up to 3 images") == 2
+
+
+def test_images_are_prepared_at_the_chosen_model_s_size(alice_client):
+    photo = SimpleUploadedFile("square.jpg", image_bytes((2000, 2000), fmt="JPEG"), content_type="image/jpeg")
+    alice_client.post("/", form_data(model="gpt-5.5", files=[photo]))
+    image = Task.objects.get().images.get()
+    # 39 x 39 patches of 32 px, the most GPT-5.5 reads: not 1536 x 1536, which it would shrink again.
+    assert (image.width, image.height) == (1248, 1248)
+
+
 def test_it_describes_an_uploaded_file_without_javascript(alice_client, alice):
     response = alice_client.post("/", form_data(files=[upload_file("cat.png")]))
     task = Task.objects.get()

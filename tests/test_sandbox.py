@@ -55,6 +55,9 @@ def body(**fields):
         ({"max_tokens": 0}, "invalid_parameter", "at least 1"),
         ({"max_tokens": True}, "invalid_parameter", "at least 1"),
         ({"model": "gpt-5.5", "max_tokens": 15}, "model_rule_violation", "at least 16"),
+        # Other models of the contract follow the rules of their family in the catalogue.
+        ({"model": "claude-sonnet-4-6", "max_tokens": ...}, "model_rule_violation", "max_tokens is required"),
+        ({"model": "gpt-5.4", "max_tokens": 15}, "model_rule_violation", "at least 16"),
         ({"temperature": 2.5}, "invalid_parameter", "0 to 2"),
         ({"temperature": "hot"}, "invalid_parameter", "0 to 2"),
         ({"system_prompt": "s" * 10_001}, "invalid_parameter", "10,000"),
@@ -76,6 +79,8 @@ def test_validation_rules_answer_422(http, fields, code, words):
         {"model": "gemini-2.5-pro", "max_tokens": ..., "image_urls": [data_uri()] * 10},
         {"model": "gpt-5.5", "max_tokens": 16, "temperature": 0, "system_prompt": None},
         {"model": "nemotron-3-nano-omni", "max_tokens": None, "include_reasoning": True},
+        {"model": "gpt-5.4", "max_tokens": 16, "image_urls": [data_uri()] * 3},
+        {"model": "kimi-k2.6", "max_tokens": None},
         {"image_urls": ["https://example.com/photo.jpg"]},
     ],
 )
@@ -83,6 +88,20 @@ def test_valid_requests_are_accepted(http, fields):
     response = submit(http, body(**fields))
     assert response.status_code == 200, response.text
     assert response.json()["object"] == "llm.generation.task"
+
+
+@pytest.mark.parametrize(
+    ("model", "size", "image_tokens"),
+    [
+        ("claude-opus-4-7", (1092, 1092), 1590),  # width x height / 750
+        ("gpt-5.5", (1440, 1080), 1530),  # 45 x 34 patches of 32 px
+        ("gemini-2.5-pro", (1536, 1152), 1032),  # 2 x 2 tiles of 258 tokens
+    ],
+)
+def test_prompt_tokens_count_each_image_as_the_catalogue_does(model, size, image_tokens):
+    prompt = "Describe it."  # 12 characters: 3 tokens
+    outcome = sandbox.simulate({"model": model, "prompt": prompt, "image_urls": [data_uri(size, fmt="JPEG")]})
+    assert outcome["usage"]["prompt_tokens"] == 3 + image_tokens
 
 
 def test_malformed_json_and_wrong_content_type_answer_400(http):

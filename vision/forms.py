@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from vision import fetch, foxapi, images, keyvault
+from vision import catalog, fetch, foxapi, images, keyvault
 from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, Task, Team, Upload
 from vision.services import DescribeOptions
 
@@ -33,16 +33,10 @@ PRESETS = {
     ),
 }
 DEFAULT_PRESET = "detailed"
-DEFAULT_MAX_TOKENS = 1024
-
-
-def model_choices() -> list[tuple[str, str]]:
-    return [(name, info["label"]) for name, info in settings.FOXWEB_MODELS.items()]
-
-
-def max_images_for(model: str) -> int:
-    info = settings.FOXWEB_MODELS.get(model, {})
-    return min(info.get("max_images", 1), settings.FOXWEB_MAX_IMAGES_PER_TASK)
+# FoxWeb always sends a longest-answer limit (Claude models require one, and it bounds the cost of the
+# others), at least the largest minimum of any model in the catalogue, so switching models never
+# makes the number invalid.
+MAX_TOKENS_FLOOR = catalog.max_tokens_floor()
 
 
 def key_choices(user) -> list[tuple[str, str]]:
@@ -99,7 +93,7 @@ class DescribeForm(forms.Form):
     )
     model = forms.ChoiceField(
         label="Model",
-        choices=model_choices,
+        choices=catalog.choices,
         error_messages={"required": "Pick a model.", "invalid_choice": "Pick one of the models listed."},
     )
     prompt = forms.CharField(
@@ -122,13 +116,13 @@ class DescribeForm(forms.Form):
     )
     max_tokens = forms.IntegerField(
         label="Longest answer (tokens)",
-        min_value=16,
+        min_value=MAX_TOKENS_FLOOR,
         max_value=64_000,
-        initial=DEFAULT_MAX_TOKENS,
-        help_text="About ¾ of a word per token. At least 16.",
+        initial=catalog.DEFAULT_MAX_TOKENS,
+        help_text=f"About ¾ of a word per token. At least {MAX_TOKENS_FLOOR}.",
         error_messages={
-            "required": "Give a longest answer of at least 16 tokens.",
-            "min_value": "Give a longest answer of at least 16 tokens.",
+            "required": f"Give a longest answer of at least {MAX_TOKENS_FLOOR} tokens.",
+            "min_value": f"Give a longest answer of at least {MAX_TOKENS_FLOOR} tokens.",
             "max_value": "The longest answer can be at most 64,000 tokens.",
             "invalid": "Give the longest answer as a whole number of tokens, e.g. 1024.",
         },
@@ -186,7 +180,7 @@ class DescribeForm(forms.Form):
     def image_limit(self) -> int:
         """How many images the chosen model takes in one description (read before anything is decoded)."""
         model = self.data.get("model") if self.is_bound else None
-        return max_images_for(model) if model in settings.FOXWEB_MODELS else settings.FOXWEB_MAX_IMAGES_PER_TASK
+        return catalog.max_images(model) if model in catalog.MODELS else settings.FOXWEB_MAX_IMAGES_PER_TASK
 
     def _given_count(self) -> int:
         """Images given in this request, counted from the raw request: no file is read to count them."""
@@ -221,7 +215,7 @@ class DescribeForm(forms.Form):
 
     def too_many_message(self, count: int, limit: int) -> str:
         model = self.data.get("model", "")
-        label = settings.FOXWEB_MODELS.get(model, {}).get("label", "This model")
+        label = catalog.label(model) if model in catalog.MODELS else "This model"
         noun = "image" if limit == 1 else "images"
         extra = count - limit
         return (
@@ -263,7 +257,7 @@ class DescribeForm(forms.Form):
         if count == 0:
             self.add_error("files", "Add at least one image: pick a file, drop or paste one, or give its address.")
         elif model:
-            limit = max_images_for(model)
+            limit = catalog.max_images(model)
             if count > limit:
                 self.add_error("files", self.too_many_message(count, limit))
         if not self.errors:
@@ -386,7 +380,7 @@ class HistoryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["team"].queryset = teams_of(user)
-        self.fields["model"].choices = [("", "Any model"), *model_choices()]
+        self.fields["model"].choices = [("", "Any model"), *catalog.choices()]
         colleagues = (
             get_user_model()
             .objects.filter(memberships__team__memberships__user=user)
@@ -447,7 +441,7 @@ class PreferencesForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["default_model"].choices = [("", "FoxWeb's default"), *model_choices()]
+        self.fields["default_model"].choices = [("", "FoxWeb's default"), *catalog.choices()]
         self.fields["default_preset"].choices = [("", "FoxWeb's default")] + [
             (key, label) for key, (label, _) in PRESETS.items()
         ]

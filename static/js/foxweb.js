@@ -93,10 +93,12 @@
       submit.textContent = loading > 0 ? "Uploading " + loading + (loading === 1 ? " image…" : " images…") : "Describe";
     }
     var model = form.querySelector('input[name="model"]:checked');
-    var limit = model ? parseInt(model.dataset.maxImages, 10) : 10;
-    var label = model ? model.parentElement.querySelector(".model-name").textContent : "";
     if (total === 0) { out.textContent = ""; out.classList.remove("over"); return; }
     var text = total + (total === 1 ? " image" : " images");
+    // Each model's limit comes from the page (the model catalogue), never from this script.
+    if (!model) { out.textContent = text + " ready."; out.classList.remove("over"); return; }
+    var limit = parseInt(model.dataset.maxImages, 10);
+    var label = model.parentElement.querySelector(".model-name").textContent;
     if (total > limit) {
       text += ": " + label + " takes at most " + limit + (limit === 1 ? " image" : " images") +
         ". Remove some, or pick another model.";

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.browser.conftest import log_in
-from vision.models import Task
+from vision.models import Profile, Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,6 +99,23 @@ def test_the_form_explains_a_model_limit_before_submitting(new_page, django_user
     page.get_by_role("button", name="Describe", exact=True).click()
     page.wait_for_url("**/tasks/*/")
     assert Task.objects.get().images.count() == 1
+
+
+def test_with_no_model_chosen_the_count_claims_no_limit(new_page, django_user_model, tmp_path):
+    # A default model FoxWeb no longer offers leaves every model unchosen.
+    user = django_user_model.objects.create_user("fenna", password="fenna-password-1")
+    Profile.of(user)
+    Profile.objects.filter(user=user).update(default_model="retired-model")
+    page = new_page()
+    log_in(page, "fenna", "fenna-password-1")
+    assert page.locator('input[name="model"]:checked').count() == 0
+    picture = tmp_path / "one.png"
+    Image.new("RGB", (50, 50), (200, 0, 0)).save(picture)
+    page.locator('input[type="file"]').set_input_files([str(picture)])
+    page.locator('.staged-item:has(input[name="uploads"])', has_text="one.png").wait_for()
+    assert page.locator("#image-count").inner_text() == "1 image ready."
+    page.get_by_label("GPT-5.5").check()
+    assert page.locator("#image-count").inner_text() == "1 image ready (GPT-5.5 takes up to 1)."
 
 
 def test_the_describe_page_works_on_a_phone(new_page, django_user_model):

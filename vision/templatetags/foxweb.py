@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import nh3
 from django import template
-from django.conf import settings
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
+
+from vision import catalog
 
 register = template.Library()
 
@@ -46,5 +47,5 @@ def seconds(value: timedelta | None) -> str:
 
 @register.filter
 def model_label(name: str) -> str:
-    """A model's friendly name ("Claude Opus 4.7") where FoxWeb knows it, else its id."""
-    return settings.FOXWEB_MODELS.get(name, {}).get("label", name)
+    """A model's friendly name ("Claude Opus 4.7") where the catalogue has it, else its id."""
+    return catalog.label(name)

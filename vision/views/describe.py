@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from vision import images, services
-from vision.forms import PRESETS, DescribeForm, max_images_for
+from vision import catalog, images, services
+from vision.forms import PRESETS, DescribeForm
 from vision.models import Profile, Upload
 from vision.views.common import file_response, get_task_for_user
 
@@ -23,8 +23,7 @@ def _describe_context(form: DescribeForm, quiet: bool = False) -> dict:
         "presets": PRESETS,
         "max_upload_mb": settings.FOXWEB_MAX_UPLOAD_BYTES // (1024 * 1024),
         "model_options": [
-            {"name": name, "label": info["label"], "limit": max_images_for(name)}
-            for name, info in settings.FOXWEB_MODELS.items()
+            {"name": name, "label": label, "limit": catalog.max_images(name)} for name, label in catalog.choices()
         ],
     }
 
