@@ -37,6 +37,7 @@ from vision.alttext.purposes import (
     needs_model,
     purpose_choices,
     recognise_prompt,
+    with_reference,
 )
 
 
@@ -78,4 +79,5 @@ __all__ = [
     "parse_answer",
     "purpose_choices",
     "recognise_prompt",
+    "with_reference",
 ]

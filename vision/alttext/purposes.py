@@ -249,6 +249,21 @@ def build_prompt(
     return "\n\n".join(parts)
 
 
+def with_reference(prompt: str, **material: str) -> str:
+    """Any prompt (not only alt text) followed by the person's material inside the same safe boundary.
+
+    Used for a batch row's `context` column with prompts such as "Product description".
+    """
+    fields = [(REFERENCE_HEADINGS[name], neutralise(value)) for name, value in material.items() if value]
+    fields = [(heading, value) for heading, value in fields if value]
+    if not fields:
+        return prompt
+    block = "\n\n".join(f"{heading}\n{value}" for heading, value in fields)
+    return "\n\n".join(
+        [prompt, REFERENCE_INTRO.replace("alt text", "answer"), f"{BEGIN_MARKER}\n{block}\n{END_MARKER}"]
+    )
+
+
 @dataclass(frozen=True)
 class PromptInfo:
     purpose: str

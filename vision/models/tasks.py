@@ -17,7 +17,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import connection, models
 from django.db.models import BooleanField, F, Q
@@ -43,6 +43,13 @@ STOPPED_WHILE_RUNNING = (
     "You stopped waiting for this description. FoxAPI cannot cancel a task once it has it, so the model "
     "may still finish it and charge for it; FoxWeb will not collect the answer."
 )
+
+
+class ReviewState(models.TextChoices):
+    SUGGESTED = "suggested", "Suggested"
+    EDITED = "edited", "Edited"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
 
 
 class TaskQuerySet(models.QuerySet):
@@ -87,6 +94,7 @@ class Task(models.Model):
     """One request to describe images, and everything FoxAPI said about it."""
 
     class Status(models.TextChoices):
+        DRAFT = "draft", "Not sent yet"
         QUEUED = "queued", "Waiting to be sent"
         SUBMITTING = "submitting", "Sending"
         PENDING = "pending", "Waiting in line"
@@ -121,6 +129,18 @@ class Task(models.Model):
     high_detail = models.BooleanField(default=False)
     # The images' names and addresses, so history search finds "banner" in banner.jpg.
     image_names = models.TextField(blank=True, default="")
+    # A row of a batch: the batch, the row's id or SKU (from a CSV) and what its row added to the prompt.
+    batch = models.ForeignKey("vision.Batch", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    leads_batch = models.BooleanField(default=False, help_text="The batch's first row, listed for it in history")
+    external_id = models.CharField(max_length=200, blank=True)
+    row_context = models.TextField(blank=True)
+    # Alt text (vision/alttext): the image's purpose, the context given, and the output language.
+    purpose = models.CharField(max_length=20, blank=True)
+    purpose_detail = models.CharField(max_length=300, blank=True)
+    context = models.TextField(blank=True)
+    keywords = models.CharField(max_length=500, blank=True)
+    audience = models.CharField(max_length=200, blank=True)
+    language = models.CharField(max_length=16, blank=True)
 
     upstream_id = models.CharField(max_length=200, blank=True, db_index=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
@@ -135,6 +155,16 @@ class Task(models.Model):
     error_message = models.TextField(blank=True)
     # While a task is active, a passing problem (FoxAPI busy, say) is kept here; not a failure.
     check_problem = models.CharField(max_length=500, blank=True)
+    # Alt text read from the answer (the model's suggestion), and what a person made of it.
+    alt_text = models.TextField(blank=True)
+    long_description = models.TextField(blank=True)
+    visible_text = models.TextField(blank=True)
+    final_text = models.TextField(blank=True)
+    review_state = models.CharField(max_length=20, choices=ReviewState.choices, default=ReviewState.SUGGESTED)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     created = models.DateTimeField(default=timezone.now)
     submitted = models.DateTimeField(null=True, blank=True)
@@ -162,6 +192,7 @@ class Task(models.Model):
             models.Index(fields=["team", "-id"], name="task_team_newest"),
             models.Index(fields=["api_key", "created"], name="task_key_usage"),
             models.Index(fields=["status", "next_attempt"], name="task_worker_due"),
+            models.Index(fields=["batch", "id"], name="task_batch_rows"),
         ]
 
     def __str__(self) -> str:
@@ -175,6 +206,110 @@ class Task(models.Model):
     def can_change(self, user) -> bool:
         """Only the owner changes a task: sharing, public link, retry, stop, deletion."""
         return user.is_authenticated and self.owner_id == user.pk
+
+    def can_review(self, user) -> bool:
+        """Who may edit, approve or reject the result: the owner, and the members of the team it is shared with."""
+        if self.can_change(user):
+            return True
+        return (
+            user.is_authenticated
+            and self.team_id is not None
+            and Membership.objects.filter(team_id=self.team_id, user=user).exists()
+        )
+
+    # Alt text ---------------------------------------------------------------------------------
+
+    @property
+    def is_alt_text(self) -> bool:
+        return bool(self.purpose)
+
+    @property
+    def is_decorative(self) -> bool:
+        return self.purpose == "decorative"
+
+    @property
+    def model_text(self) -> str:
+        """What the model suggested: the alt text read from its answer, or the whole answer."""
+        return self.alt_text if self.is_alt_text else self.answer
+
+    @property
+    def text(self) -> str:
+        """The text to use: what a person wrote or approved, else the model's suggestion."""
+        if self.review_state in (ReviewState.EDITED, ReviewState.APPROVED) and self.final_text:
+            return self.final_text
+        return self.model_text
+
+    @property
+    def has_new_suggestion(self) -> bool:
+        """The model answered again after a person settled the text: the new answer waits beside it."""
+        return (
+            self.review_state in (ReviewState.EDITED, ReviewState.APPROVED)
+            and bool(self.final_text)
+            and self.model_text.strip() != self.final_text.strip()
+            and self.finished is not None
+            and self.reviewed_at is not None
+            and self.finished > self.reviewed_at
+        )
+
+    @property
+    def checks(self) -> list:
+        """The checks shown with the result: set by a page that knows the batch's other texts, else computed."""
+        if not hasattr(self, "_checks"):
+            self._checks = self.findings()
+        return self._checks
+
+    @checks.setter
+    def checks(self, findings: list) -> None:
+        self._checks = findings
+
+    def findings(self, other_alts=()) -> list:
+        """The alt text checks (warnings that never block) for the text to use."""
+        if not self.is_alt_text or self.status != self.Status.COMPLETED or self.is_decorative:
+            return []
+        from vision import alttext
+
+        return alttext.check(
+            self.text,
+            language=self.language or alttext.DEFAULT_LANGUAGE,
+            visible_text=self.visible_text,
+            other_alts=other_alts,
+            purpose=self.purpose,
+        )
+
+    def review(self, user, action: str, text: str | None = None) -> bool:
+        """Edit, approve, reject, restore the model's text, or take a new suggestion; recorded with who and when.
+
+        A person's text is kept in `final_text`, the model's beside it in `alt_text`/`answer`, so a
+        later answer never overwrites what a person wrote or approved.
+        """
+        states = {
+            ReviewEvent.Action.EDITED: ReviewState.EDITED,
+            ReviewEvent.Action.APPROVED: ReviewState.APPROVED,
+            ReviewEvent.Action.REJECTED: ReviewState.REJECTED,
+            ReviewEvent.Action.RESTORED: ReviewState.SUGGESTED,
+            ReviewEvent.Action.ACCEPTED: ReviewState.EDITED,
+        }
+        if action not in states or self.status != self.Status.COMPLETED:
+            return False
+        final = self.final_text
+        if action == ReviewEvent.Action.EDITED:
+            final = (text or "").strip()
+        elif action == ReviewEvent.Action.APPROVED:
+            final = (text if text is not None else self.text).strip()
+        elif action in (ReviewEvent.Action.RESTORED, ReviewEvent.Action.ACCEPTED):
+            final = self.model_text if action == ReviewEvent.Action.ACCEPTED else ""
+        now = timezone.now()
+        updated = Task.objects.filter(pk=self.pk, status=self.Status.COMPLETED).update(
+            final_text=final,
+            review_state=states[action],
+            reviewed_by=user,
+            reviewed_at=now,
+            revision=F("revision") + 1,
+        )
+        if updated:
+            ReviewEvent.objects.create(task=self, user=user, action=action, text=final, created=now)
+            self.refresh_from_db()
+        return bool(updated)
 
     @property
     def first_line(self) -> str:
@@ -356,6 +491,13 @@ class Task(models.Model):
             changes["upstream_checks"] = F("upstream_checks") + 1
         if state.status == self.Status.COMPLETED:
             usage = state.usage
+            if self.is_alt_text:
+                from vision import alttext
+
+                parsed = alttext.parse_answer(self.purpose, state.answer)
+                changes.update(
+                    alt_text=parsed.alt, long_description=parsed.long_description, visible_text=parsed.visible_text
+                )
             changes.update(
                 answer=state.answer,
                 reasoning=state.reasoning,
@@ -489,6 +631,30 @@ class TaskImage(models.Model):
         upload.forget()
         return image
 
+    @classmethod
+    def from_stream(cls, task: Task, position: int, name: str, item) -> TaskImage:
+        """Store an image read from a stream (a ZIP member), unchecked: the worker checks it when preparing."""
+        with item.open() as stream:
+            stored = default_storage.save(f"uploads/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.bin", File(stream))
+        return cls.objects.create(
+            task=task,
+            position=position,
+            name=name[:255],
+            original=stored,
+            original_width=item.width,
+            original_height=item.height,
+            original_bytes=item.size,
+            original_format=item.format[:10],
+        )
+
+    def drop_original(self) -> None:
+        """Forget the original (it may carry location data) once nothing needs it."""
+        name = self.original.name
+        if name:
+            self.original = ""
+            self.save(update_fields=["original"])
+            _delete_if_unused(name)
+
     def store_prepared(self, prepared) -> None:
         """Keep the prepared copy (identical images share one file) and drop the original."""
         old_thumbnail, original = self.thumbnail.name, self.original.name
@@ -542,3 +708,26 @@ def _store(filename: str, data: bytes) -> str:
     if not default_storage.exists(path):
         path = default_storage.save(path, ContentFile(data))
     return path
+
+
+class ReviewEvent(models.Model):
+    """Who changed or judged a result, and when: the provenance of every alt text a person touched."""
+
+    class Action(models.TextChoices):
+        EDITED = "edited", "Edited"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        RESTORED = "restored", "Went back to the model's text"
+        ACCEPTED = "accepted", "Took the model's new suggestion"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="review_events")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    text = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.user} on task {self.task_id}"

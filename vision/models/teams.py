@@ -18,6 +18,7 @@ class Team(models.Model):
 
     name = models.CharField(max_length=100)
     created = models.DateTimeField(auto_now_add=True)
+    default_language = models.CharField(max_length=16, blank=True, help_text="Language of new alt text")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
 
     class Meta:

@@ -49,3 +49,52 @@ def seconds(value: timedelta | None) -> str:
 def model_label(name: str) -> str:
     """A model's friendly name ("Claude Opus 4.7") where the catalogue has it, else its id."""
     return catalog.label(name)
+
+
+@register.filter
+def language_label(code: str) -> str:
+    """A language's name in English and in itself ("German (Deutsch)"), else the code."""
+    from vision import alttext
+
+    try:
+        return alttext.get_language(code).label
+    except KeyError:
+        return code
+
+
+@register.filter
+def purpose_label(key: str) -> str:
+    from vision import alttext
+
+    try:
+        return alttext.get_purpose(key).label
+    except KeyError:
+        return key
+
+
+@register.filter
+def intcomma_plain(value: int) -> str:
+    """12345 -> "12,345"."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def seconds_left(value: int | None) -> str:
+    """A time left, roughly, as people say it: "40 s", "3 min", "1 h 10 min"."""
+    if value is None:
+        return ""
+    if value < 60:
+        return f"{max(int(value), 1)} s"
+    minutes = round(value / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+@register.filter
+def html_alt(text: str) -> str:
+    """The text as an HTML attribute, alt="…", escaped for pasting into a page's source."""
+    from vision import alttext
+
+    return alttext.html_alt_attribute(text or "")

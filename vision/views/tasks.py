@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from vision import services, throttle
+from vision.batch_exports import attach_checks
 from vision.forms import ShareForm
-from vision.models import Task, TaskImage
+from vision.models import ReviewEvent, Task, TaskImage
 from vision.views.common import file_response, get_task_for_owner, get_task_for_user
 
 
@@ -139,3 +140,22 @@ def _unlisted(response):
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@require_POST
+def task_review(request, task_id: int):
+    """Edit, approve, reject a result (owner, or team members for a shared one); who and when are kept."""
+    task = get_task_for_user(request, task_id)
+    if not task.can_review(request.user):
+        raise Http404
+    action = request.POST.get("action", "")
+    text = request.POST.get("text")
+    if action == "edited" and not (text or "").strip():
+        return HttpResponseBadRequest("Write the alt text, or use “Back to the model's text”.")
+    if action not in ReviewEvent.Action.values or (text is not None and len(text) > 2000):
+        return HttpResponseBadRequest("Unknown review action.")
+    task.review(request.user, action, text)
+    attach_checks([task], task.batch)
+    if request.htmx:
+        return render(request, "vision/_alt_result.html", {"task": task, "reviewer": True})
+    return redirect(request.POST.get("next") == "batch" and task.batch or task)
