@@ -62,6 +62,7 @@ def test_the_image_limits_shown_come_from_the_catalogue_within_foxweb_s_own(alic
 def test_images_are_prepared_at_the_chosen_model_s_size(alice_client):
     photo = SimpleUploadedFile("square.jpg", image_bytes((2000, 2000), fmt="JPEG"), content_type="image/jpeg")
     alice_client.post("/", form_data(model="gpt-5.5", files=[photo]))
+    settle()  # the worker prepares it
     image = Task.objects.get().images.get()
     # 39 x 39 patches of 32 px, the most GPT-5.5 reads: not 1536 x 1536, which it would shrink again.
     assert (image.width, image.height) == (1248, 1248)
