@@ -7,9 +7,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from vision import catalog, fetch, foxapi, images, keyvault
-from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, Task, Team, Upload
-from vision.services import DescribeOptions
+from vision import alttext, catalog, fetch, foxapi, images, intake, keyvault
+from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, ReviewState, Task, Team, Upload
+from vision.services import BatchRow, DescribeOptions, name_from_url
 
 PRESETS = {
     "one-sentence": ("One sentence", "Describe this image in one sentence."),
@@ -33,6 +33,21 @@ PRESETS = {
     ),
 }
 DEFAULT_PRESET = "detailed"
+ALT_TEXT_PRESET = "alt-text"
+# Presets that are about one image each: with several images, one description each is the default.
+PER_IMAGE_PRESETS = {"alt-text", "product", "extract-text"}
+TOGETHER, EACH = "together", "each"
+ONE_EACH_ONLY = "ZIP files and lists are described one image at a time: choose “One description for each image”."
+
+
+def default_language(user, profile) -> str:
+    """The language of new alt text: the person's default, else their first team's, else English."""
+    if profile.default_language:
+        return profile.default_language
+    team = Team.objects.filter(memberships__user=user).exclude(default_language="").first()
+    return team.default_language if team else alttext.DEFAULT_LANGUAGE
+
+
 # FoxWeb always sends a longest-answer limit (Claude models require one, and it bounds the cost of the
 # others), at least the largest minimum of any model in the catalogue, so switching models never
 # makes the number invalid.
@@ -91,6 +106,48 @@ class DescribeForm(forms.Form):
         help_text="One per line, starting with http:// or https://.",
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://example.com/photo.jpg", "spellcheck": "false"}),
     )
+    zip_file = forms.FileField(
+        required=False,
+        label="A ZIP file of images",
+        help_text="Folders inside are fine; each image is described on its own.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    url_file = forms.FileField(
+        required=False,
+        label="A list of image addresses (CSV)",
+        help_text="A column of addresses; optional columns id or sku, filename, context and language.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv,text/plain"}),
+    )
+    mode = forms.ChoiceField(
+        label="How to describe them",
+        required=False,
+        choices=[(TOGETHER, "One description of all these images together"), (EACH, "One description for each image")],
+        widget=forms.RadioSelect,
+    )
+    preset = forms.CharField(required=False, widget=forms.HiddenInput)
+    purpose = forms.ChoiceField(
+        label=alttext.QUESTION,
+        required=False,
+        choices=alttext.purpose_choices,
+        initial=alttext.DEFAULT_PURPOSE,
+        widget=forms.RadioSelect,
+    )
+    purpose_detail = forms.CharField(
+        label=alttext.purposes.ACTION_FIELD.label,
+        help_text=alttext.purposes.ACTION_FIELD.help,
+        required=False,
+        max_length=alttext.purposes.ACTION_FIELD.max_length,
+    )
+    context = forms.CharField(
+        label="Text from the page or about the product (optional)",
+        required=False,
+        max_length=5_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Helps the model say what matters here. It is sent as background, never as instructions.",
+    )
+    keywords = forms.CharField(label="Keywords to use (optional)", required=False, max_length=500)
+    audience = forms.CharField(label="Who reads the page (optional)", required=False, max_length=200)
+    language = forms.ChoiceField(label="Language of the alt text", required=False, choices=alttext.language_choices)
     model = forms.ChoiceField(
         label="Model",
         choices=catalog.choices,
@@ -98,6 +155,7 @@ class DescribeForm(forms.Form):
     )
     prompt = forms.CharField(
         label="What should the model do?",
+        required=False,
         max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 3}),
         initial=PRESETS[DEFAULT_PRESET][1],
@@ -175,10 +233,41 @@ class DescribeForm(forms.Form):
         )
         if profile.default_preset in PRESETS:
             self.fields["prompt"].initial = PRESETS[profile.default_preset][1]
+            self.fields["preset"].initial = profile.default_preset
+        self.fields["language"].initial = default_language(user, profile)
         self.new_uploads: list[Upload] = []
+        self.zip_intake: intake.ZipIntake | None = None
+        self.url_rows: list[intake.UrlRow] = []
+        self.intake_problems: list[str] = []
+
+    # Which kind of description ----------------------------------------------------------------
+
+    def chosen_preset(self) -> str:
+        value = (self.data.get("preset") if self.is_bound else self.fields["preset"].initial) or ""
+        return value if value in PRESETS else ""
+
+    @property
+    def is_alt_text(self) -> bool:
+        return self.chosen_preset() == ALT_TEXT_PRESET
+
+    def chosen_mode(self) -> str:
+        """What was chosen, else the default: one each for several images with a per-image preset."""
+        value = self.data.get("mode") if self.is_bound else None
+        if value in (TOGETHER, EACH):
+            return value
+        if self.is_bound and (self.files.get("zip_file") or self.files.get("url_file")):
+            return EACH
+        several = self._given_count() > 1 if self.is_bound else len(self.initial.get("uploads") or []) > 1
+        return EACH if several and self.chosen_preset() in PER_IMAGE_PRESETS else TOGETHER
+
+    @property
+    def is_batch(self) -> bool:
+        return self.chosen_mode() == EACH
 
     def image_limit(self) -> int:
-        """How many images the chosen model takes in one description (read before anything is decoded)."""
+        """How many images may be given: the model's limit for one description, the batch limit for one each."""
+        if self.is_batch:
+            return settings.FOXWEB_MAX_IMAGES_PER_BATCH
         model = self.data.get("model") if self.is_bound else None
         return catalog.max_images(model) if model in catalog.MODELS else settings.FOXWEB_MAX_IMAGES_PER_TASK
 
@@ -214,18 +303,85 @@ class DescribeForm(forms.Form):
         return []
 
     def too_many_message(self, count: int, limit: int) -> str:
+        extra = count - limit
+        remove = f"Remove {extra} {'image' if extra == 1 else 'images'}"
+        if self.is_batch:
+            return f"A batch takes at most {limit} images; you gave {count}. {remove}, or make two batches."
         model = self.data.get("model", "")
         label = catalog.label(model) if model in catalog.MODELS else "This model"
         noun = "image" if limit == 1 else "images"
-        extra = count - limit
         return (
             f"{label} takes at most {limit} {noun} per description; you gave {count}. "
-            f"Remove {extra} {'image' if extra == 1 else 'images'}."
+            f"{remove}, or choose “One description for each image”."
         )
 
+    def clean_zip_file(self):
+        """The ZIP's images are listed and checked from their headers; the worker decodes them later."""
+        upload = self.cleaned_data.get("zip_file")
+        if not upload:
+            return None
+        if not self.is_batch:
+            raise forms.ValidationError(ONE_EACH_ONLY)
+        try:
+            self.zip_intake = intake.read_zip(upload)
+        except intake.IntakeError as error:
+            raise forms.ValidationError(f"{upload.name}: {error.user_message}") from None
+        self.intake_problems += [str(problem) for problem in self.zip_intake.problems]
+        return upload
+
+    def clean_url_file(self):
+        upload = self.cleaned_data.get("url_file")
+        if not upload:
+            return None
+        if not self.is_batch:
+            raise forms.ValidationError(ONE_EACH_ONLY)
+        try:
+            found = intake.read_url_list(upload.read(settings.FOXWEB_MAX_LIST_BYTES + 1))
+        except intake.IntakeError as error:
+            raise forms.ValidationError(f"{upload.name}: {error.user_message}") from None
+        self.url_rows += found.rows
+        self.intake_problems += [f"{upload.name}, {problem}" for problem in found.problems]
+        return upload
+
+    def close(self) -> None:
+        if self.zip_intake is not None:
+            self.zip_intake.close()
+
+    def clean_purpose_detail(self) -> str:
+        value = self.cleaned_data.get("purpose_detail", "").strip()
+        if self.is_alt_text and self.data.get("purpose") == alttext.LINK and not value:
+            raise forms.ValidationError("Say where the link goes or what the button does, in a few words.")
+        return value
+
+    def clean_prompt(self) -> str:
+        prompt = self.cleaned_data.get("prompt", "").strip()
+        if self.is_alt_text:
+            return prompt or PRESETS[ALT_TEXT_PRESET][1]  # the purpose decides what is asked
+        if not prompt:
+            raise forms.ValidationError(self.fields["prompt"].error_messages["required"])
+        return prompt
+
+    def clean_purpose(self) -> str:
+        return (self.cleaned_data.get("purpose") or alttext.DEFAULT_PURPOSE) if self.is_alt_text else ""
+
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or alttext.DEFAULT_LANGUAGE
+
     def clean_urls(self) -> list[str]:
-        """Addresses are checked here (form, scheme, private networks); the worker fetches them."""
-        lines = [line.strip() for line in self.cleaned_data["urls"].splitlines() if line.strip()]
+        """Addresses are checked here (form, scheme, private networks); the worker fetches them.
+
+        For one description each, the box also takes a pasted CSV with the columns of a list file.
+        """
+        text = self.cleaned_data["urls"]
+        if self.is_batch and text.strip():
+            try:
+                found = intake.read_url_list(text)
+            except intake.IntakeError as error:
+                raise forms.ValidationError(error.user_message) from None
+            self.url_rows += found.rows
+            self.intake_problems += [str(problem) for problem in found.problems]
+            return []
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
         problems, urls = [], []
         for line in lines:
             try:
@@ -252,12 +408,16 @@ class DescribeForm(forms.Form):
         data = super().clean()
         model = data.get("model")
         count = len(data.get("uploads") or []) + len(self.new_uploads) + len(data.get("urls") or [])
-        if "files" in self.errors or "urls" in self.errors:
+        count += len(self.url_rows) + (len(self.zip_intake.items) if self.zip_intake else 0)
+        if {"files", "urls", "zip_file", "url_file"} & set(self.errors):
             return data
         if count == 0:
-            self.add_error("files", "Add at least one image: pick a file, drop or paste one, or give its address.")
+            message = "Add at least one image: pick a file, drop or paste one, or give its address."
+            if self.intake_problems:
+                message = "None of the files or rows could be used: " + "; ".join(self.intake_problems[:5])
+            self.add_error("files", message)
         elif model:
-            limit = catalog.max_images(model)
+            limit = settings.FOXWEB_MAX_IMAGES_PER_BATCH if self.is_batch else catalog.max_images(model)
             if count > limit:
                 self.add_error("files", self.too_many_message(count, limit))
         if not self.errors:
@@ -284,6 +444,7 @@ class DescribeForm(forms.Form):
 
     def options(self) -> DescribeOptions:
         data = self.cleaned_data
+        alt = self.is_alt_text
         return DescribeOptions(
             model=data["model"],
             prompt=data["prompt"],
@@ -293,11 +454,36 @@ class DescribeForm(forms.Form):
             include_reasoning=data["include_reasoning"],
             high_detail=data["high_detail"],
             team=data["team"],
+            preset=self.chosen_preset(),
+            purpose=data["purpose"],
+            purpose_detail=data["purpose_detail"] if data["purpose"] == alttext.LINK else "",
+            context=data["context"] if alt else "",
+            keywords=data["keywords"] if alt else "",
+            audience=data["audience"] if alt else "",
+            language=data["language"] if alt else "",
             **self._paying_key(),
         )
 
     def all_uploads(self) -> list[Upload]:
         return list(self.cleaned_data.get("uploads") or []) + self.new_uploads
+
+    def batch_rows(self) -> list[BatchRow]:
+        """Every image of a batch, in order: staged uploads, then the ZIP's images, then the list's rows."""
+        rows = [BatchRow(name=upload.name, upload=upload) for upload in self.all_uploads()]
+        if self.zip_intake is not None:
+            rows += [BatchRow(name=item.name, zip_item=item) for item in self.zip_intake.items]
+        for row in self.url_rows:
+            language = alttext.normalise_language(row.language) or "" if row.language else ""
+            rows.append(
+                BatchRow(
+                    name=row.filename or name_from_url(row.url),
+                    url=row.url,
+                    external_id=row.id,
+                    context=row.context,
+                    language=language,
+                )
+            )
+        return rows
 
 
 class SetupForm(UserCreationForm):
@@ -337,6 +523,18 @@ class ShareForm(forms.ModelForm):
         self.fields["team"].empty_label = "Only me"
 
 
+class BatchShareForm(forms.Form):
+    """Who besides the owner may see a batch (and every description in it)."""
+
+    team = forms.ModelChoiceField(
+        label="Share with", queryset=Team.objects.none(), required=False, empty_label="Only me"
+    )
+
+    def __init__(self, owner, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams_of(owner)
+
+
 class TeamForm(forms.ModelForm):
     class Meta:
         model = Team
@@ -373,6 +571,11 @@ class HistoryFilterForm(forms.Form):
     model = forms.ChoiceField(label="Model", required=False)
     team = forms.ModelChoiceField(label="Team", required=False, queryset=Team.objects.none(), empty_label="Any team")
     owner = forms.ChoiceField(label="Owner", required=False)
+    review = forms.ChoiceField(
+        label="Review",
+        required=False,
+        choices=[("", "Any review state"), ("needs", "Needs review"), *ReviewState.choices],
+    )
     since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -400,6 +603,10 @@ class HistoryFilterForm(forms.Form):
             tasks = tasks.search(data["q"])
         if data.get("status"):
             tasks = tasks.filter(status=data["status"])
+        if data.get("review") == "needs":
+            tasks = tasks.filter(status=Task.Status.COMPLETED, review_state=ReviewState.SUGGESTED).exclude(purpose="")
+        elif data.get("review"):
+            tasks = tasks.filter(status=Task.Status.COMPLETED, review_state=data["review"])
         if data.get("model"):
             tasks = tasks.filter(model=data["model"])
         if data.get("team"):
@@ -415,6 +622,12 @@ class HistoryFilterForm(forms.Form):
         if data.get("until"):
             tasks = tasks.filter(created__date__lte=data["until"])
         return tasks
+
+    @property
+    def looks_inside_batches(self) -> bool:
+        """Searching, or filtering by a row's state, lists the rows of batches one by one."""
+        data = getattr(self, "cleaned_data", {})
+        return bool(data.get("q") or data.get("status") or data.get("review"))
 
     @property
     def is_filtered(self) -> bool:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from vision import batch_exports, services
 from vision.batch_exports import attach_checks
-from vision.forms import ShareForm
+from vision.forms import BatchShareForm
 from vision.models import Batch, ReviewState, Task, TaskImage
 
 ROWS_PER_PAGE = 50
@@ -37,13 +37,16 @@ FILTERS = {
 }
 
 
-def _rows(batch: Batch, page_number, shown: str):
+def _rows(batch: Batch, page_number, shown: str, total: int):
     """One page of rows with their first image and reviewer, in a fixed number of queries whatever the page."""
     first_images = Prefetch("images", queryset=TaskImage.objects.filter(position=0), to_attr="first_images")
     rows = batch.tasks.order_by("id").select_related("reviewed_by").prefetch_related(first_images)
+    paginator = Paginator(rows, ROWS_PER_PAGE)
     if shown in FILTERS:
-        rows = rows.filter(**FILTERS[shown][1])
-    return Paginator(rows, ROWS_PER_PAGE).get_page(page_number)
+        paginator.object_list = rows.filter(**FILTERS[shown][1])
+    else:
+        paginator.count = total  # known from the counts already: no second COUNT query
+    return paginator.get_page(page_number)
 
 
 def _page_number(request) -> int:
@@ -54,7 +57,7 @@ def _page_number(request) -> int:
 def _context(request, batch: Batch, counts: dict | None = None) -> dict:
     counts = counts or batch.counts()
     shown = request.GET.get("show", "")
-    page = _rows(batch, _page_number(request), shown)
+    page = _rows(batch, _page_number(request), shown, counts["total"])
     if batch.purpose:
         attach_checks(page.object_list, batch)
     return {
@@ -72,9 +75,8 @@ def _context(request, batch: Batch, counts: dict | None = None) -> dict:
 
 
 def _may_review(user, batch: Batch) -> bool:
-    """The batch's rows share its owner and team, so one check covers every row (Task.can_review)."""
-    first = batch.tasks.first()
-    return bool(first and first.can_review(user))
+    """The batch's rows share its owner and team, so the rule of Task.can_review holds for all of them."""
+    return Task(owner_id=batch.owner_id, team_id=batch.team_id).can_review(user)
 
 
 def _time_left(batch: Batch, counts: dict) -> int | None:
@@ -91,7 +93,7 @@ def batch_detail(request, batch_id: int):
     batch = get_batch_for_user(request, batch_id)
     context = _context(request, batch)
     if batch.can_change(request.user):
-        context["share_form"] = ShareForm(instance=batch)
+        context["share_form"] = BatchShareForm(request.user, initial={"team": batch.team_id})
     return render(request, "vision/batch_detail.html", context)
 
 
@@ -181,7 +183,7 @@ def batch_approve_passing(request, batch_id: int):
 @require_POST
 def batch_share(request, batch_id: int):
     batch = get_batch_for_owner(request, batch_id)
-    form = ShareForm(request.POST, instance=batch)
+    form = BatchShareForm(request.user, request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("Unknown team.")
     batch.share_with(form.cleaned_data["team"])

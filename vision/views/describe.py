@@ -54,14 +54,22 @@ def describe(request):
         return render(request, template, _describe_context(form, quiet=True))
 
     form = DescribeForm(request.user, request.POST, request.FILES)
-    if form.is_valid():
-        task = services.create_task(
-            request.user, form.options(), uploads=form.all_uploads(), urls=form.cleaned_data["urls"]
-        )
-        Profile.objects.filter(user=request.user).update(default_team=form.cleaned_data["team"])  # for next time
-        if request.htmx:
-            return HttpResponseClientRedirect(task.get_absolute_url())
-        return redirect(task)
+    try:
+        if form.is_valid():
+            if form.is_batch:
+                made = services.create_batch(
+                    request.user, form.options(), form.batch_rows(), problems=form.intake_problems
+                )
+            else:
+                made = services.create_task(
+                    request.user, form.options(), uploads=form.all_uploads(), urls=form.cleaned_data["urls"]
+                )
+            Profile.objects.filter(user=request.user).update(default_team=form.cleaned_data["team"])  # next time
+            if request.htmx:
+                return HttpResponseClientRedirect(made.get_absolute_url())
+            return redirect(made)
+    finally:
+        form.close()
     tampered = [name for name in ("uploads", "team") if name in form.errors]
     if tampered or ("key" in form.errors and request.POST.get("key")):  # others' uploads, teams or keys
         return HttpResponseBadRequest("Unknown upload, team or key.")
