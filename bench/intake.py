@@ -365,7 +365,7 @@ def report_targets(results: dict, sequential: float, concurrent: float) -> None:
         (f"phone.jpg: FoxWeb peak memory = {memory:.0%} of naive (target <= 30%)", memory <= 0.30),
         (f"phone.jpg: orientation {fox['correct']} (naive: {naive_['correct']})", fox["correct"] == "ok"),
     ]
-    for name in ("alpha.png", "large.webp"):
+    for name in ("phone.heic", "alpha.png", "large.webp"):
         fox_, naive__ = results[name, "foxweb"], results[name, "naive"]
         ratio, cpu_ratio = fox_["median"] / naive__["median"], fox_["cpu"] / naive__["cpu"]
         lines.append(

@@ -132,7 +132,7 @@ def test_it_prepares_gpt_images_within_1536_patches_of_32_px(prepared, high_deta
     assert sizes["landscape"] == (1440, 1080)
 
 
-def test_it_prepares_gemini_images_in_at_most_2_by_2_whole_tiles(prepared):
+def test_it_prepares_gemini_images_in_at_most_4_tiles_filling_the_long_edge(prepared):
     sizes = prepared("gemini-2.5-pro")
     assert sizes == {"landscape": (1536, 1152), "portrait": (1152, 1536), "square": (1536, 1536)}
     for width, height in sizes.values():
@@ -140,7 +140,7 @@ def test_it_prepares_gemini_images_in_at_most_2_by_2_whole_tiles(prepared):
         assert max(width, height) % 768 == 0  # the long edge fills its tiles exactly
 
 
-def test_high_detail_gives_gemini_at_most_3_by_3_tiles(prepared):
+def test_high_detail_gives_gemini_at_most_9_tiles(prepared):
     sizes = prepared("gemini-2.5-pro", high_detail=True)
     assert sizes == {"landscape": (2304, 1728), "portrait": (1728, 2304), "square": (2304, 2304)}
 
@@ -148,6 +148,7 @@ def test_high_detail_gives_gemini_at_most_3_by_3_tiles(prepared):
 def test_gemini_tiles_give_panoramas_the_whole_tile_budget():
     assert catalog.estimate_prepared_size("gemini-2.5-pro", 6000, 2000) == (2304, 768)  # 3 x 1 tiles
     assert catalog.estimate_prepared_size("gemini-2.5-pro", 6000, 3375) == (1536, 864)  # 16:9 in 2 x 2
+    assert catalog.estimate_prepared_size("gemini-2.5-pro", 6000, 3375, high_detail=True) == (2731, 1536)  # 4 x 2
 
 
 @pytest.mark.parametrize("high_detail", [False, True], ids=["normal", "high-detail"])
@@ -190,7 +191,7 @@ def test_small_images_are_estimated_as_they_are():
 
 @pytest.mark.parametrize(
     ("width", "height", "tokens"),
-    [(200, 200, 54), (1000, 1000, 1334), (1092, 1092, 1590)],  # the examples in Anthropic's table
+    [(200, 200, 54), (1000, 1000, 1334), (1092, 1092, 1590), (75, 10, 1)],  # Anthropic's examples; exact 750
 )
 def test_claude_tokens_are_pixels_over_750(width, height, tokens):
     assert catalog.estimate_image_tokens("claude-opus-4-7", width, height) == tokens

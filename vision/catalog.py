@@ -23,11 +23,12 @@ Size policies are each model's documented optimum; the numbers and where they co
   estimate counts one token per patch.
 - **Gemini** (Google, "Understand and count tokens", ai.google.dev/gemini-api/docs/tokens): an image
   with both sides at most 384 px counts as one tile of 258 tokens; a larger one is cut into tiles of
-  768 x 768 px, 258 tokens each. Every tile is read at its full 768 px, so pixels are never thrown
-  away; what can be wasted is a tile that is mostly empty. FoxWeb therefore sends at most 2 x 2 tiles
-  (1536 px on the long edge for every shape up to 2:1, 1,032 tokens), "High detail" at most 3 x 3
-  (2304 px, 2,322 tokens): a long edge of 1536 px fills exactly two tiles, and any more pixels would
-  start a third row of tiles, 50 % more tokens for a sliver of picture.
+  768 x 768 px, 258 tokens each. Every tile is read at its full 768 px, so no pixel sent is thrown
+  away; what costs is each tile begun. FoxWeb therefore budgets tiles, as it budgets GPT-5's patches:
+  at most 4 (1,032 tokens), the largest size whose tiles number no more. For every shape up to 2:1
+  that is a long edge of 1536 px, exactly two tiles; a longer edge would begin a third column of
+  tiles, 50 % more tokens for a sliver of picture. A panorama gets its tiles in a row (3 x 1 at
+  2304 x 768 for 3:1). "High detail" allows 9 tiles (2,322 tokens): 2304 px for shapes up to 3:2.
 - **Nemotron 3 Nano Omni**: neither NVIDIA nor FoxAPI documents an image size or a token count for
   it, so FoxWeb keeps its general default (1536 px on the long edge, 2048 px for "High detail") and
   estimates tokens as for Claude, ``w * h / 750``. Both are guesses and say so here.
@@ -55,7 +56,7 @@ from vision.images import SizePolicy, target_size
 
 DEFAULT_MAX_TOKENS = 1024
 
-CLAUDE_TOKENS_PER_PIXEL = 1 / 750
+CLAUDE_PIXELS_PER_TOKEN = 750
 GPT_PATCH = 32
 GPT_MAX_PATCHES = 1536
 GEMINI_TILE = 768
@@ -65,7 +66,7 @@ GEMINI_SMALL_IMAGE = 384  # both sides at most this: one tile
 
 def pixel_tokens(width: int, height: int) -> int:
     """Claude's formula: about one token per 750 pixels."""
-    return math.ceil(width * height * CLAUDE_TOKENS_PER_PIXEL)
+    return math.ceil(width * height / CLAUDE_PIXELS_PER_TOKEN)
 
 
 def patch_tokens(width: int, height: int) -> int:
@@ -82,17 +83,17 @@ def tile_tokens(width: int, height: int) -> int:
 
 @dataclass(frozen=True)
 class Model:
-    """What FoxWeb knows about one model. ``native`` is None where no maximum is documented."""
+    """What FoxWeb knows about one model."""
 
-    name: str
-    label: str
-    max_images: int
-    size: SizePolicy
-    high_detail: SizePolicy
-    native: SizePolicy | None
-    token_formula: Callable[[int, int], int]
+    name: str  # as FoxAPI spells it
+    label: str  # as people read it
+    max_images: int  # per request, by FoxAPI's contract
+    size: SizePolicy  # what FoxWeb sends
+    high_detail: SizePolicy  # what FoxWeb sends for "High detail (small print)"
+    native: SizePolicy | None  # the largest image the model uses (it shrinks larger ones); None: not documented
+    token_formula: Callable[[int, int], int]  # tokens for an image of that size, as the model counts them
     max_tokens_required: bool = False
-    min_max_tokens: int = 1
+    min_max_tokens: int = 1  # the smallest max_tokens the model accepts
 
     def image_tokens(self, width: int, height: int) -> int:
         """Tokens for one image of this size, counted the model's way after the model's own shrinking."""
