@@ -66,7 +66,8 @@ def history(request):
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
     query = request.GET.copy()
     query.pop("before", None)
-    _attach_batch_counts(page)
+    if not filters.looks_inside_batches:
+        _attach_batch_counts(page)
     context = {
         "filters": filters,
         "tasks": page[:PAGE_SIZE],

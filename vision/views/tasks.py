@@ -16,10 +16,17 @@ from vision.models import ReviewEvent, Task, TaskImage
 from vision.views.common import file_response, get_task_for_owner, get_task_for_user
 
 
+def _card(request, task: Task) -> dict:
+    """What the status card needs: the task, its images, whether this person may review it, its checks."""
+    if task.is_alt_text:
+        attach_checks([task], task.batch)
+    return {"task": task, "images": task.images.all(), "reviewer": task.can_review(request.user)}
+
+
 @require_GET
 def task_detail(request, task_id: int):
     task = get_task_for_user(request, task_id)
-    context = {"task": task, "images": task.images.all()}
+    context = _card(request, task)
     if task.can_change(request.user):
         context["share_form"] = ShareForm(instance=task)
         if task.share_token:
@@ -46,7 +53,7 @@ def task_status(request, task_id: int):
             response = render(request, "vision/history.html#task-row", {"task": task})
         else:
             response = render(
-                request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()}
+                request, "vision/task_detail.html#status-card", _card(request, task)
             )
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
@@ -59,7 +66,7 @@ def task_retry(request, task_id: int):
     task = get_task_for_owner(request, task_id)
     services.send_again(task)
     if request.htmx:
-        return render(request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()})
+        return render(request, "vision/task_detail.html#status-card", _card(request, task))
     return redirect(task)
 
 
@@ -69,7 +76,7 @@ def task_stop(request, task_id: int):
     task = get_task_for_owner(request, task_id)
     task.stop()
     if request.htmx:
-        return render(request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()})
+        return render(request, "vision/task_detail.html#status-card", _card(request, task))
     return redirect(task)
 
 
@@ -120,7 +127,7 @@ def task_public_link(request, task_id: int):
 def shared_task(request, token: str):
     """The read-only public page of a task, reached only through its unguessable link."""
     task = get_object_or_404(Task, share_token=token)
-    response = render(request, "vision/shared_task.html", {"task": task, "images": task.images.all()})
+    response = render(request, "vision/shared_task.html", _card(request, task))
     return _unlisted(response)
 
 
