@@ -197,3 +197,14 @@ def test_the_alt_text_only_csv_uses_the_approved_text(alice_client):
     text = b"".join(alice_client.get(f"/batches/{batch.pk}/export.alt-text.csv").streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[1] == ["a.png", "A red square"]
+
+
+def test_the_language_comes_from_the_person_else_the_team(client, alice, team):
+    client.force_login(alice)
+    client.post(f"/teams/{team.pk}/", {"name": team.name, "default_language": "fr"})
+    team.refresh_from_db()
+    assert team.default_language == "fr"
+    page = client.get("/").content.decode()
+    assert '<option value="fr" selected>' in page
+    client.post("/account/", {"default_language": "nl", "default_model": "", "default_preset": "", "default_team": ""})
+    assert '<option value="nl" selected>' in client.get("/").content.decode()

@@ -538,9 +538,16 @@ class BatchShareForm(forms.Form):
 class TeamForm(forms.ModelForm):
     class Meta:
         model = Team
-        fields = ["name"]
-        labels = {"name": "Team name"}
+        fields = ["name", "default_language"]
+        labels = {"name": "Team name", "default_language": "Language of the team's alt text"}
         error_messages = {"name": {"required": "Give the team a name."}}
+
+    default_language = forms.ChoiceField(
+        label="Language of the team's alt text",
+        required=False,
+        choices=lambda: [("", "English, unless members choose another"), *alttext.language_choices()],
+        help_text="New alt text is written in this language unless a person or a batch asks for another.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -642,7 +649,7 @@ class HistoryFilterForm(forms.Form):
 class PreferencesForm(forms.ModelForm):
     class Meta:
         model = Profile
-        fields = ["default_model", "default_preset", "default_team"]
+        fields = ["default_model", "default_preset", "default_team", "default_language"]
         labels = {
             "default_model": "Model",
             "default_preset": "Prompt",
@@ -651,6 +658,11 @@ class PreferencesForm(forms.ModelForm):
 
     default_model = forms.ChoiceField(label="Model", required=False)
     default_preset = forms.ChoiceField(label="Prompt", required=False)
+    default_language = forms.ChoiceField(
+        label="Language of alt text",
+        required=False,
+        choices=lambda: [("", "My team's language, else English"), *alttext.language_choices()],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

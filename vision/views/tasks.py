@@ -52,9 +52,7 @@ def task_status(request, task_id: int):
             task.first_images = list(task.images.filter(position=0))
             response = render(request, "vision/history.html#task-row", {"task": task})
         else:
-            response = render(
-                request, "vision/task_detail.html#status-card", _card(request, task)
-            )
+            response = render(request, "vision/task_detail.html#status-card", _card(request, task))
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
     return response
