@@ -87,9 +87,9 @@
       .filter(function (line) { return line.trim() !== ""; }).length;
     var total = files + loading + urls;
     // Describe waits for uploads still on their way, so no image is silently left out.
+    form.querySelectorAll("button[name=describe]").forEach(function (button) { button.disabled = loading > 0; });
     var submit = document.getElementById("describe-submit");
     if (submit) {
-      submit.disabled = loading > 0;
       submit.textContent = loading > 0 ? "Uploading " + loading + (loading === 1 ? " image…" : " images…") : "Describe";
     }
     var model = form.querySelector('input[name="model"]:checked');
@@ -119,6 +119,21 @@
   });
   document.addEventListener("input", function (event) {
     if (event.target.matches('#describe-form textarea[name="urls"]')) updateCount();
+  });
+
+  // Enter in a one-line field of the describe form presses Describe once it is ready, never "Remove"
+  // or a preset (the form's first buttons); on a checkbox anywhere else it submits nothing.
+  var ENTER_FIELDS = "input:not([type=file]):not([type=submit]):not([type=button]):not([type=reset])";
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.defaultPrevented || !event.target.matches(ENTER_FIELDS)) return;
+    var form = event.target.form;
+    if (form && form.id === "describe-form") {
+      event.preventDefault();
+      var describe = document.getElementById("describe-submit");
+      if (describe && !describe.disabled) describe.click();
+    } else if (event.target.type === "checkbox") {
+      event.preventDefault();
+    }
   });
 
   document.addEventListener("click", function (event) {

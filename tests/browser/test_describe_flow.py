@@ -121,3 +121,57 @@ def test_the_first_visit_creates_the_administrator(new_page):
     page.get_by_role("button", name="Create administrator account").click()
     page.get_by_role("heading", name="Describe images").wait_for()
     assert "Welcome, ada" in page.content()
+
+
+def two_photos(tmp_path):
+    paths = []
+    for name, colour in (("first.png", (200, 0, 0)), ("second.png", (0, 0, 200))):
+        path = tmp_path / name
+        Image.new("RGB", (50, 50), colour).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def test_enter_in_a_one_line_field_describes_and_removes_nothing(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.locator('input[type="file"]').set_input_files(two_photos(tmp_path))
+    page.locator('.staged-item:has(input[name="uploads"])', has_text="second.png").wait_for()
+    page.locator('.staged-item:has(input[name="uploads"])', has_text="first.png").wait_for()
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("Longest answer").press("Enter")
+    page.wait_for_url("**/tasks/*/")
+    assert sorted(image.name for image in Task.objects.get().images.all()) == ["first.png", "second.png"]
+
+
+def test_enter_without_images_keeps_the_prompt(new_page, django_user_model):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    prompt = page.get_by_label("What should the model do?")
+    prompt.fill("Name the colours.")
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("Temperature").press("Enter")
+    page.get_by_text("Add at least one image").first.wait_for()
+    assert page.get_by_label("What should the model do?").input_value() == "Name the colours."
+    page.get_by_label("Claude Opus 4.7").press("Enter")  # a radio button: the same implicit submission
+    page.get_by_text("Add at least one image").first.wait_for()
+    assert page.get_by_label("What should the model do?").input_value() == "Name the colours."
+
+
+def test_enter_without_javascript_describes_too(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page(javascript=False)
+    log_in(page, "edith", "edith-password-1")
+    page.get_by_label("What should the model do?").fill("Name the colours.")
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("Longest answer").press("Enter")
+    page.get_by_text("Add at least one image").first.wait_for()
+    assert page.get_by_label("What should the model do?").input_value() == "Name the colours."
+    page.get_by_label("Choose images").set_input_files(two_photos(tmp_path))
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("Temperature").press("Enter")
+    page.wait_for_url("**/tasks/*/")
+    assert Task.objects.get().prompt == "Name the colours."
+    assert Task.objects.get().images.count() == 2
