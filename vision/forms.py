@@ -49,6 +49,35 @@ def max_images_for(model: str) -> int:
     return min(info.get("max_images", 1), settings.FOXWEB_MAX_IMAGES_PER_TASK)
 
 
+def _plural(count: int, word: str, words: str) -> str:
+    return f"{count} {word if count == 1 else words}"
+
+
+def image_count(ready: int, uploading: int, addresses: int, model: str) -> tuple[str, bool]:
+    """What the describe form says under its images, and whether the model takes that many.
+
+    static/js/foxweb.js (updateCount) writes the same sentences as images come and go.
+    """
+    total = ready + uploading + addresses
+    if not total:
+        return "", False
+    parts = [_plural(ready, "image", "images") + " ready"]
+    if uploading:
+        parts.append(f"{uploading} uploading")
+    if addresses:
+        parts.append(_plural(addresses, "address", "addresses") + " to fetch")
+    text = ", ".join(parts) + "."
+    if model not in settings.FOXWEB_MODELS:
+        return text, False
+    label, limit = settings.FOXWEB_MODELS[model]["label"], max_images_for(model)
+    takes = "one image" if limit == 1 else f"up to {limit} images"
+    if total <= limit:
+        return f"{text} {label} takes {takes} per description.", False
+    other = any(max_images_for(name) >= total for name in settings.FOXWEB_MODELS)
+    advice = f"remove {total - limit}" + (", or pick a model that takes more" if other else "")
+    return f"{text} {label} takes {takes} per description: {advice}.", True
+
+
 def key_choices(user) -> list[tuple[str, str]]:
     """The keys a user may pay with, as form choices: theirs, their teams', the organisation's."""
     choices = []
@@ -213,6 +242,17 @@ class DescribeForm(forms.Form):
             raise forms.ValidationError(problems)
         return urls
 
+    def image_count(self, ready: int) -> tuple[str, bool]:
+        """The count shown under the images: `ready` staged uploads and the address lines, against the model's limit."""
+        if self.is_bound:
+            addresses = self.data.get("urls", "")
+            model = self.data.get("model", "")
+        else:
+            addresses = self.initial.get("urls", "")
+            model = self.initial.get("model") or self.fields["model"].initial
+        lines = [line for line in str(addresses or "").splitlines() if line.strip()]
+        return image_count(ready, 0, len(lines), model)
+
     def staged_uploads(self) -> list[Upload]:
         """Every upload this form holds, old and new, to show and keep on a re-rendered form."""
         if not self.is_bound:
@@ -233,16 +273,14 @@ class DescribeForm(forms.Form):
             return data
         if count == 0:
             self.add_error("files", "Add at least one image: pick a file, drop or paste one, or give its address.")
-        elif model:
+        elif model and count > max_images_for(model):
+            # Said at the top of the form; under the images, the count says it too, with "Remove all".
             limit = max_images_for(model)
-            if count > limit:
-                label = settings.FOXWEB_MODELS[model]["label"]
-                noun = "image" if limit == 1 else "images"
-                self.add_error(
-                    "model",
-                    f"{label} takes at most {limit} {noun} per description; you gave {count}. "
-                    f"Remove some, or pick another model.",
-                )
+            label = settings.FOXWEB_MODELS[model]["label"]
+            noun = "image" if limit == 1 else "images"
+            other = any(max_images_for(name) >= count for name in settings.FOXWEB_MODELS)
+            advice = f"Remove {count - limit}" + (", or pick a model that takes more" if other else "")
+            self.add_error(None, f"{label} takes at most {limit} {noun} per description; you gave {count}. {advice}.")
         if self.fetch_urls and not self.errors and data.get("urls"):
             self._fetch_urls(data["urls"])
         if not self.errors:
