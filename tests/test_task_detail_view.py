@@ -74,3 +74,18 @@ def test_images_are_served_only_to_those_who_may_see_the_task(client, alice, bob
 def test_unknown_ids_are_404(alice_client):
     assert alice_client.get("/tasks/999999/").status_code == 404
     assert alice_client.get("/images/999999/").status_code == 404
+
+
+def test_it_is_headed_by_its_images_with_the_prompt_below(alice_client, alice):
+    task = make_task(alice, image_count=4, prompt="Write alt text for the shop.")
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert '<h1 class="task-title">image-0.png + 3 more</h1>' in page
+    assert '<p class="task-prompt">Write alt text for the shop.</p>' in page
+    assert "<title>image-0.png + 3 more · FoxWeb</title>" in page
+
+
+def test_a_title_names_the_first_image_and_counts_the_rest(alice):
+    assert make_task(alice, submit=False, image_count=1).title == "image-0.png"
+    assert make_task(alice, submit=False, image_count=2).title == "image-0.png + 1 more"
+    bare = make_task(alice, submit=False, image_count=0)
+    assert bare.title == f"Description {bare.pk}"

@@ -34,7 +34,6 @@ def task_status(request, task_id: int):
         return redirect(task)
     task.refresh_if_due()
     if request.GET.get("row"):  # a row of the history page
-        task.first_images = list(task.images.filter(position=0))
         return render(request, "vision/history.html#task-row", {"task": task})
     return render(request, "vision/task_detail.html#status-card", {"task": task, "images": task.images.all()})
 
