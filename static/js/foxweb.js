@@ -249,15 +249,34 @@
     if (messages) messages.innerHTML = '<p class="message error">FoxWeb could not be reached. Check your connection and try again.</p>';
   });
 
-  // Elapsed time on running tasks ticks every second between polls.
-  setInterval(function () {
-    document.querySelectorAll("[data-elapsed-since]").forEach(function (node) {
-      var seconds = Date.now() / 1000 - parseInt(node.dataset.elapsedSince, 10);
-      if (seconds < 0) return;
-      node.textContent = seconds < 60 ? seconds.toFixed(0) + " s" :
+  // Elapsed time on running tasks ticks every second and only ever goes forwards: each card brings
+  // the server's count, carried on by this page's own clock (never compared with the server's),
+  // and a fresher card never shows less than the page already showed for that task.
+  var elapsedShown = {};
+  function tickElapsed() {
+    var now = performance.now();
+    document.querySelectorAll("[data-elapsed]").forEach(function (node) {
+      if (node.elapsedFrom === undefined) node.elapsedFrom = now;
+      var key = node.dataset.elapsedKey;
+      var seconds = Math.max(parseFloat(node.dataset.elapsed) + (now - node.elapsedFrom) / 1000, elapsedShown[key] || 0);
+      elapsedShown[key] = seconds;
+      var text = seconds < 60 ? Math.floor(seconds) + " s" :
         Math.floor(seconds / 60) + " min " + Math.floor(seconds % 60) + " s";
+      if (node.textContent !== text) node.textContent = text;
     });
-  }, 1000);
+  }
+  setInterval(tickElapsed, 1000);
+  document.addEventListener("htmx:afterSwap", tickElapsed);
+  document.addEventListener("DOMContentLoaded", tickElapsed);
+
+  // When the answer arrives, keyboard and screen-reader users are taken to it, once, unless they
+  // have moved on to something else on the page meanwhile.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id !== "task-status" || event.detail.requestConfig.verb !== "get") return;
+    var answer = event.target.querySelector("[data-focus-on-arrival]");
+    var active = document.activeElement;
+    if (answer && (!active || active === document.body || active.id === "main")) answer.focus();
+  });
 
   document.addEventListener("DOMContentLoaded", updateCount);
 })();
