@@ -7,7 +7,7 @@ import hashlib
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
 from django.db import transaction
 
 from vision import fetch, foxapi, images, keyvault
@@ -356,7 +356,16 @@ class DescribeForm(forms.Form):
         return task
 
 
-class SetupForm(UserCreationForm):
+class WeakPasswordUnderPassword:
+    """Django reports a weak new password under its confirmation; people look for it under the password."""
+
+    FIRST_FIELD = {"password2": "password1", "new_password2": "new_password1"}
+
+    def validate_password_for_user(self, user, password_field_name="password2"):
+        super().validate_password_for_user(user, self.FIRST_FIELD.get(password_field_name, password_field_name))
+
+
+class SetupForm(WeakPasswordUnderPassword, UserCreationForm):
     """The first administrator account of a new installation."""
 
     class Meta(UserCreationForm.Meta):
@@ -413,7 +422,7 @@ class TeamForm(forms.ModelForm):
         return name
 
 
-class JoinForm(UserCreationForm):
+class JoinForm(WeakPasswordUnderPassword, UserCreationForm):
     """A new account, made from a team invitation."""
 
     class Meta(UserCreationForm.Meta):
@@ -503,6 +512,10 @@ class PreferencesForm(forms.ModelForm):
         ]
         self.fields["default_team"].queryset = teams_of(self.instance.user)
         self.fields["default_team"].empty_label = "Only me"
+
+
+class ChangePasswordForm(WeakPasswordUnderPassword, PasswordChangeForm):
+    pass
 
 
 class ConfirmPasswordForm(forms.Form):
