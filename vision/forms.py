@@ -154,11 +154,11 @@ class DescribeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     max_tokens = forms.IntegerField(
-        label="Longest answer (tokens)",
+        label="Longest answer",
         min_value=16,
         max_value=64_000,
         initial=DEFAULT_MAX_TOKENS,
-        help_text="About ¾ of a word per token. At least 16.",
+        help_text="Counted in tokens, about ¾ of a word each: 1024 is about 750 words. At least 16.",
         error_messages={
             "required": "Give a longest answer of at least 16 tokens.",
             "min_value": "Give a longest answer of at least 16 tokens.",
