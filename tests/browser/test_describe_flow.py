@@ -51,6 +51,7 @@ def test_a_new_user_describes_a_photo_and_a_url(new_page, django_user_model, pho
     page.get_by_label("Image addresses (URLs)").fill(photo_server)
     page.get_by_label("Gemini 2.5 Pro").check()
     page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
+    check_a11y(page)
     screenshot(page, "describe")
     page.evaluate("window.__sameDocument = true")
     page.get_by_role("button", name="Describe", exact=True).click()
@@ -58,12 +59,14 @@ def test_a_new_user_describes_a_photo_and_a_url(new_page, django_user_model, pho
     page.wait_for_url("**/tasks/*/")
     page.get_by_role("progressbar").wait_for()
     page.evaluate("window.__sameDocument = true")
+    check_a11y(page)
     screenshot(page, "running")
     page.get_by_role("heading", name="Description").wait_for(timeout=20_000)
     assert page.evaluate("window.__sameDocument") is True  # the answer arrived without a reload
     answer = page.locator(".answer").inner_text()
     assert "simulated" in answer
     assert page.get_by_role("progressbar").count() == 0
+    check_a11y(page)
     screenshot(page, "done")
 
     page.get_by_role("button", name="Copy text").click()
@@ -118,6 +121,7 @@ def test_the_describe_page_works_on_a_phone(new_page, django_user_model):
     log_in(page, "edith", "edith-password-1")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
+    check_a11y(page)
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
 
@@ -139,6 +143,7 @@ def test_the_first_visit_creates_the_administrator(new_page):
     page.get_by_role("button", name="Create administrator account").click()
     page.get_by_role("heading", name="Describe images").wait_for()
     assert "Welcome, ada" in page.content()
+    check_a11y(page)
 
 
 def two_photos(tmp_path):
@@ -173,6 +178,7 @@ def test_enter_without_images_keeps_the_prompt(new_page, django_user_model):
     page.get_by_label("Temperature").press("Enter")
     page.get_by_text("Add at least one image").first.wait_for()
     assert page.get_by_label("What should the model do?").input_value() == "Name the colours."
+    check_a11y(page)
     page.get_by_label("Claude Opus 4.7").press("Enter")  # a radio button: the same implicit submission
     page.get_by_text("Add at least one image").first.wait_for()
     assert page.get_by_label("What should the model do?").input_value() == "Name the colours."

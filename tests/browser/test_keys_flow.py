@@ -81,6 +81,9 @@ def test_on_a_phone_a_saved_key_is_shown_where_the_user_is_looking(new_page, dja
     page = new_page(viewport={"width": 390, "height": 700})
     log_in(page, "alice", "alice-password-1")
     page.goto("/keys/")
+    page.get_by_role("button", name="Test and save the key").click()
+    page.get_by_text("Paste the key from your FoxAPI account.").wait_for()
+    check_a11y(page)  # the form with its mistakes marked
     page.get_by_label("Name", exact=True).fill("Zoo photos")
     page.get_by_label("API key").fill(TEST_KEY)
     page.get_by_role("button", name="Test and save the key").click()

@@ -19,8 +19,10 @@ def test_every_page_fits_the_screen_and_shows_the_whole_menu(new_page, django_us
     token = task.share_publicly()
     invitation = Invitation.issue(team, alice)
     page = new_page(viewport={"width": width, "height": 800})
-    page.goto("/login/")
-    check_a11y(page)
+    for url in ("/login/", invitation.get_absolute_url()):  # before logging in
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, url
+        check_a11y(page)
     log_in(page, "alice", "alice-password-1")
     for url in ("/", "/history/", "/teams/", f"/teams/{team.pk}/", "/keys/", "/account/", f"/tasks/{task.pk}/"):
         page.goto(url)
