@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# 127.0.0.1: only this computer. HOST=0.0.0.0 lets colleagues on the network in (see the README).
+HOST ?= 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run worker test lint sandbox bench bench-memory bench-history bench-load chromium screenshots clean
@@ -24,10 +26,10 @@ $(VENV)/.installed-bench: requirements.txt requirements-bench.txt | $(BIN)/pytho
 	$(BIN)/pip install -q -r requirements-bench.txt
 	touch $@
 
-## Start FoxWeb (web and worker) at http://127.0.0.1:$(PORT) on SQLite and the built-in FoxAPI sandbox.
+## Start FoxWeb (web and worker) at http://$(HOST):$(PORT) on SQLite and the built-in FoxAPI sandbox.
 run: $(VENV)/.installed
 	@$(BIN)/python manage.py migrate --noinput -v 0
-	@$(BIN)/python manage.py devserver 127.0.0.1:$(PORT)
+	@$(BIN)/python manage.py devserver $(HOST):$(PORT)
 
 ## Only the worker (when the web server runs elsewhere).
 worker: $(VENV)/.installed

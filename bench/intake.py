@@ -24,7 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "bench" / "images"
-BUILD_SCRIPT = Path("/work/shared/testimages/build.sh")
+# The project's shared test-image script sits beside the checkout: ../shared/testimages/build.sh.
+BUILD_SCRIPT = ROOT.parent / "shared" / "testimages" / "build.sh"
 BUILT = ("phone.jpg", "elephants.jpg", "small.jpg", "alpha.png", "large.webp")
 BENCH_IMAGES = ("phone.jpg", "phone.heic", "elephants.jpg", "small.jpg", "alpha.png", "large.webp")
 PHOTOS = ("phone.jpg", "phone.heic", "elephants.jpg", "small.jpg", "large.webp")
@@ -192,6 +193,8 @@ def displayed_size(data: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
 
 def ensure_images() -> None:
     if any(not (IMAGES / name).is_file() or (IMAGES / name).stat().st_size == 0 for name in BUILT):
+        if not BUILD_SCRIPT.is_file():
+            sys.exit(f"The benchmark images are missing and {BUILD_SCRIPT} (which builds them) was not found.")
         print(f"Building benchmark images in {IMAGES} ...", flush=True)
         env = {**os.environ, "PYTHON": sys.executable}
         subprocess.run(["bash", str(BUILD_SCRIPT), str(IMAGES)], check=True, env=env)

@@ -122,8 +122,9 @@ class LocalWebServer:
 
 @pytest.fixture
 def web_server(settings):
-    """A local web server that FoxWeb may fetch from (private addresses allowed for the test)."""
+    """A local web server that FoxWeb may fetch from (private addresses and its port allowed for the test)."""
     settings.FOXWEB_ALLOW_PRIVATE_URLS = True
     server = LocalWebServer()
+    settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443, server.server.server_address[1]]
     yield server
     server.close()

@@ -127,6 +127,48 @@ def test_a_single_image_model_refuses_two_and_keeps_both(alice_client):
     assert Task.objects.get().images.count() == 2
 
 
+def test_too_many_images_are_counted_under_the_images_with_remove_all(alice_client):
+    files = [upload_file("a.png"), upload_file("b.png", colour=(0, 90, 200)), upload_file("c.png", colour=(0, 0, 9))]
+    response = alice_client.post("/", form_data(model="nemotron-3-nano-omni", files=files))
+    page = response.content.decode()
+    assert "you gave 3. Remove 2, or pick a model that takes more." in page
+    images_card = page[page.index('id="images-heading"') : page.index('id="model-heading"')]
+    assert (
+        "3 images ready. Nemotron 3 Nano Omni takes one image per description: "
+        "remove 2, or pick a model that takes more."
+    ) in images_card
+    assert re.search(r'<button[^>]*name="remove_all"[^>]*formnovalidate>Remove all', images_card)
+    model_card = page[page.index('id="model-heading"') : page.index('id="prompt-heading"')]
+    assert "takes at most" not in model_card
+
+
+def test_when_no_model_takes_that_many_it_only_says_how_many_to_remove(alice_client, settings):
+    settings.FOXWEB_MAX_IMAGES_PER_TASK = 2
+    files = [upload_file(f"{n}.png", colour=(n, 0, 0)) for n in range(3)]
+    page = alice_client.post("/", form_data(files=files)).content.decode()
+    assert "Claude Opus 4.7 takes at most 2 images per description; you gave 3. Remove 1." in page
+    assert "pick a model" not in page
+
+
+def test_remove_all_without_javascript_removes_every_staged_image(alice_client):
+    first = alice_client.post("/", edit_data(files=[upload_file("a.png"), upload_file("b.png", colour=(0, 0, 1))]))
+    ids = staged_ids(first)
+    assert len(ids) == 2
+    response = alice_client.post("/", edit_data(remove_all="1", uploads=ids, urls="https://example.com/c.jpg"))
+    assert staged_ids(response) == []
+    assert not Upload.objects.exists()
+    page = response.content.decode()
+    assert "example.com/c.jpg" not in page
+    assert 'id="image-count" aria-live="polite"></p>' in page
+
+
+def test_the_count_is_shown_after_a_reload(alice_client):
+    alice_client.post("/uploads/", {"file": upload_file("a.png")})
+    page = alice_client.get("/").content.decode()
+    assert "1 image ready. Claude Opus 4.7 takes up to 10 images per description." in page
+    assert re.search(r'name="remove_all"[^>]* hidden>', page)
+
+
 def test_gpt_5_5_takes_one_image(alice_client):
     response = alice_client.post("/", form_data(model="gpt-5.5", files=[upload_file(), upload_file()]))
     assert "GPT-5.5 takes at most 1 image" in response.content.decode()
@@ -305,7 +347,8 @@ def test_staging_answers_a_fragment_or_a_plain_error(alice_client):
     assert good.status_code == 200
     assert 'name="uploads"' in good.content.decode()
     bad = alice_client.post("/uploads/", {"file": SimpleUploadedFile("a.pdf", b"%PDF-1.4 nothing")})
-    assert bad.status_code == 422
+    assert bad.status_code == 200  # a user's mistake, explained in the list item that htmx swaps in
+    assert bad.content.decode().strip().startswith('<li class="staged-item failed">')
     assert "a.pdf" in bad.content.decode()
     assert alice_client.post("/uploads/", {}).status_code == 400
 
@@ -403,5 +446,5 @@ def test_images_too_large_together_for_one_request_are_refused(alice_client, mon
 def test_staging_refuses_a_file_over_the_limit_before_reading_it(alice_client, settings):
     settings.FOXWEB_MAX_UPLOAD_BYTES = 100
     response = alice_client.post("/uploads/", {"file": upload_file("big.png")})
-    assert response.status_code == 422
+    assert 'class="staged-item failed"' in response.content.decode()
     assert "The file is larger than 100 bytes." in response.content.decode()

@@ -81,8 +81,11 @@ def server():
 
 
 @pytest.fixture
-def private_allowed(settings):
+def private_allowed(settings, request):
+    """Loopback may be fetched; the test server's port is allowed too (the port rule stays on)."""
     settings.FOXWEB_ALLOW_PRIVATE_URLS = True
+    if "server" in request.fixturenames:
+        settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443, request.getfixturevalue("server").port]
 
 
 @pytest.fixture
@@ -361,10 +364,11 @@ def test_server_that_never_answers_times_out(server, private_allowed, settings):
     assert time.monotonic() - started < 1.5
 
 
-def test_nothing_listening_is_reported(private_allowed):
+def test_nothing_listening_is_reported(private_allowed, settings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443, port]
     with pytest.raises(FetchError, match="could not connect"):
         fetch_image(f"http://127.0.0.1:{port}/x.png")
 
@@ -395,7 +399,12 @@ def test_fetch_images_reports_each_failure_in_place(server, private_allowed):
     assert fetch_images([]) == []
 
 
-def test_allowing_private_urls_also_allows_any_port(private_allowed):
+def test_allowing_private_urls_leaves_the_port_rule_alone(private_allowed, settings):
+    settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443]
+    assert check_url("http://127.0.0.1/a.png") == "http://127.0.0.1/a.png"
+    with pytest.raises(FetchError, match=r"standard web ports \(80 and 443\)"):
+        check_url("http://127.0.0.1:8000/a.png")
+    settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443, 8000]
     assert check_url("http://127.0.0.1:8000/a.png") == "http://127.0.0.1:8000/a.png"
 
 

@@ -590,8 +590,17 @@ def test_huge_dimensions_are_refused_from_the_header_before_decoding(monkeypatch
 def test_pixel_limit_is_a_setting(settings):
     settings.FOXWEB_MAX_IMAGE_PIXELS = 100 * 100
     prepare_image(factory.encode(factory.photo(100, 100), "PNG"), CLAUDE)
-    with pytest.raises(ImageError, match="0.01 megapixels"):
+    with pytest.raises(ImageError, match=r"up to 10,000 pixels \(about 120 × 82\)"):
         prepare_image(factory.encode(factory.photo(101, 100), "PNG"), CLAUDE)
+
+
+def test_the_pixel_limit_is_said_without_megapixels(settings):
+    settings.FOXWEB_MAX_IMAGE_PIXELS = 60_000_000
+    with pytest.raises(ImageError) as refused:
+        prepare_image(factory.png_header_only(10_000, 7_000), CLAUDE)
+    assert refused.value.user_message == (
+        "The image has too many pixels: FoxWeb accepts up to 60 million pixels (about 9500 × 6300)."
+    )
 
 
 def test_image_errors_carry_a_plain_language_message():

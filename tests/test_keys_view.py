@@ -33,14 +33,26 @@ def describe_with(client, key_value, **extra):
 def test_a_personal_key_is_tested_encrypted_and_shown_masked(client, alice):
     client.force_login(alice)
     response = add_key(client)
-    assert response["Location"] == "/keys/"
     key = ApiKey.objects.get()
+    assert response["Location"] == f"/keys/#key-{key.pk}"  # the page opens at the new key
     assert (key.owner, key.team, key.status, key.last_four) == (alice, None, "ok", TEST_KEY[-4:])
     assert TEST_KEY not in key.encrypted
     assert key.secret() == TEST_KEY
     page = client.get("/keys/").content.decode()
     assert f"sk-…{TEST_KEY[-4:]}" in page
     assert "Marketing budget" in page
+
+
+def test_the_saved_message_is_shown_in_the_new_keys_card(client, alice):
+    client.force_login(alice)
+    ApiKey.store(name="Another", secret="sk-other-key-1234", owner=alice)
+    add_key(client)
+    page = client.get("/keys/").content.decode()
+    key = ApiKey.objects.get(name="Marketing budget")
+    card = page[page.index(f'id="key-{key.pk}"') :]
+    card = card[: card.index("</li>")]
+    assert "Key “Marketing budget”" in card and "saved." in card
+    assert page.count("saved.") == 1  # not also at the top of the page
 
 
 def test_the_database_alone_reveals_nothing(client, alice):

@@ -15,7 +15,7 @@ lookup, which the system resolver cannot be told to abandon, runs in a helper th
 body is an image is decided by its first bytes, never by Content-Type.
 
 ``FOXWEB_ALLOW_PRIVATE_URLS`` (tests and local demos only; production refuses it) skips the address
-and port checks.
+checks; ``FOXWEB_FETCH_ALLOWED_PORTS`` is the port rule either way.
 """
 
 from __future__ import annotations
@@ -195,10 +195,10 @@ def _check_url(url: str, limits: _Limits) -> str:
         port = DEFAULT_PORTS[scheme] if parts.port is None else parts.port
     except ValueError:
         raise FetchError("The port number in this address is not valid.") from None
+    if port not in limits.allowed_ports:
+        ports = " and ".join(str(number) for number in limits.allowed_ports)
+        raise FetchError(f"FoxWeb only fetches from the standard web ports ({ports}).")
     if not limits.allow_private:
-        if port not in limits.allowed_ports:
-            ports = " and ".join(str(number) for number in limits.allowed_ports)
-            raise FetchError(f"FoxWeb only fetches from the standard web ports ({ports}).")
         if host == "localhost" or host.endswith(".localhost"):
             raise FetchError(INSIDE)
         literal = _ip_literal(host)

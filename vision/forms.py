@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
 
 from vision import alttext, catalog, fetch, foxapi, images, intake, keyvault
 from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, ReviewState, Task, Team, Upload
@@ -52,6 +52,41 @@ def default_language(user, profile) -> str:
 # others), at least the largest minimum of any model in the catalogue, so switching models never
 # makes the number invalid.
 MAX_TOKENS_FLOOR = catalog.max_tokens_floor()
+
+
+def _plural(count: int, word: str, words: str) -> str:
+    return f"{count} {word if count == 1 else words}"
+
+
+def image_count(ready: int, uploading: int, addresses: int, model: str, each: bool = False) -> tuple[str, bool]:
+    """What the describe form says under its images, and whether there are more than can be taken.
+
+    static/js/foxweb.js (updateCount) writes the same sentences as images come and go.
+    """
+    total = ready + uploading + addresses
+    if not total:
+        return "", False
+    parts = [_plural(ready, "image", "images") + " ready"]
+    if uploading:
+        parts.append(f"{uploading} uploading")
+    if addresses:
+        parts.append(_plural(addresses, "address", "addresses") + " to fetch")
+    text = ", ".join(parts) + "."
+    if each:
+        limit = settings.FOXWEB_MAX_IMAGES_PER_BATCH
+        if total <= limit:
+            return f"{text} One description for each image (up to {limit}).", False
+        return f"{text} A batch takes up to {limit} images: remove {total - limit}.", True
+    if model not in catalog.MODELS:
+        return text, False
+    label, limit = catalog.label(model), catalog.max_images(model)
+    takes = "one image" if limit == 1 else f"up to {limit} images"
+    if total <= limit:
+        return f"{text} {label} takes {takes} per description.", False
+    return (
+        f"{text} {label} takes {takes} per description: remove {total - limit}, "
+        "or choose one description for each image."
+    ), True
 
 
 def key_choices(user) -> list[tuple[str, str]]:
@@ -173,11 +208,11 @@ class DescribeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     max_tokens = forms.IntegerField(
-        label="Longest answer (tokens)",
+        label="Longest answer",
         min_value=MAX_TOKENS_FLOOR,
         max_value=64_000,
         initial=catalog.DEFAULT_MAX_TOKENS,
-        help_text=f"About ¾ of a word per token. At least {MAX_TOKENS_FLOOR}.",
+        help_text=f"Counted in tokens, about ¾ of a word each: 1024 is about 750 words. At least {MAX_TOKENS_FLOOR}.",
         error_messages={
             "required": f"Give a longest answer of at least {MAX_TOKENS_FLOOR} tokens.",
             "min_value": f"Give a longest answer of at least {MAX_TOKENS_FLOOR} tokens.",
@@ -392,6 +427,17 @@ class DescribeForm(forms.Form):
             raise forms.ValidationError(problems)
         return list(dict.fromkeys(urls))
 
+    def image_count(self, ready: int) -> tuple[str, bool]:
+        """The count shown under the images: `ready` staged uploads and the address lines, against the model's limit."""
+        if self.is_bound:
+            addresses = self.data.get("urls", "")
+            model = self.data.get("model", "")
+        else:
+            addresses = self.initial.get("urls", "")
+            model = self.initial.get("model") or self.fields["model"].initial
+        lines = [line for line in str(addresses or "").splitlines() if line.strip()]
+        return image_count(ready, 0, len(lines), model, each=self.is_batch)
+
     def staged_uploads(self) -> list[Upload]:
         """Every upload this form holds, old and new, to show and keep on a re-rendered form."""
         if not self.is_bound:
@@ -486,7 +532,16 @@ class DescribeForm(forms.Form):
         return rows
 
 
-class SetupForm(UserCreationForm):
+class WeakPasswordUnderPassword:
+    """Django reports a weak new password under its confirmation; people look for it under the password."""
+
+    FIRST_FIELD = {"password2": "password1", "new_password2": "new_password1"}
+
+    def validate_password_for_user(self, user, password_field_name="password2"):
+        super().validate_password_for_user(user, self.FIRST_FIELD.get(password_field_name, password_field_name))
+
+
+class SetupForm(WeakPasswordUnderPassword, UserCreationForm):
     """The first administrator account of a new installation."""
 
     class Meta(UserCreationForm.Meta):
@@ -562,7 +617,7 @@ class TeamForm(forms.ModelForm):
         return name
 
 
-class JoinForm(UserCreationForm):
+class JoinForm(WeakPasswordUnderPassword, UserCreationForm):
     """A new account, made from a team invitation."""
 
     class Meta(UserCreationForm.Meta):
@@ -672,6 +727,10 @@ class PreferencesForm(forms.ModelForm):
         ]
         self.fields["default_team"].queryset = teams_of(self.instance.user)
         self.fields["default_team"].empty_label = "Only me"
+
+
+class ChangePasswordForm(WeakPasswordUnderPassword, PasswordChangeForm):
+    pass
 
 
 class ConfirmPasswordForm(forms.Form):

@@ -344,8 +344,16 @@ def describe_bytes(count: int) -> str:
 
 
 def _too_many_pixels_message() -> str:
+    """In words people use: "60 million pixels (about 9500 × 6300)", not megapixels."""
     limit = settings.FOXWEB_MAX_IMAGE_PIXELS
-    return f"The image has too many pixels: FoxWeb accepts up to {limit / 1_000_000:g} megapixels."
+    amount = f"{limit / 1_000_000:g} million" if limit >= 1_000_000 else f"{limit:,}"
+    width = math.sqrt(limit * 3 / 2)  # a 3:2 photo of that many pixels
+    example = f"{_two_figures(width)} × {_two_figures(width * 2 / 3)}"
+    return f"The image has too many pixels: FoxWeb accepts up to {amount} pixels (about {example})."
+
+
+def _two_figures(number: float) -> int:
+    return int(round(number, 2 - len(str(int(number)))))
 
 
 def _prepare(data: bytes, policy: SizePolicy) -> PreparedImage:

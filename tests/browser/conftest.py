@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from vision import foxapi
 from vision.management.commands.foxapi_sandbox import make_server
@@ -135,11 +136,12 @@ def new_page(request, chromium, app, csp_violations):
     contexts = []
     request.node._pages = []
 
-    def open_page(viewport=None):
+    def open_page(viewport=None, javascript=True):
         context = chromium.new_context(
             base_url=app,
             viewport=viewport or {"width": 1280, "height": 900},
             permissions=["clipboard-read", "clipboard-write"],
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
@@ -172,6 +174,23 @@ def screenshot():
             small.save(path, optimize=True)
 
     return take
+
+
+_axe = Axe()
+# What fails a test: WCAG problems axe rates serious or critical. Lesser ones are reported by axe
+# itself to whoever runs it by hand; these are the ones that lock people out.
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def check_a11y(page) -> None:
+    """Run axe-core (from axe-playwright-python, injected by the test only) over the page as it is now."""
+    results = _axe.run(page)
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    report = "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(str(node['target']) for node in v['nodes'])}"
+        for v in blocking
+    )
+    assert not blocking, f"Accessibility problems on {page.url}:\n{report}"
 
 
 def log_in(page, username, password):

@@ -26,6 +26,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from vision import foxapi, keyvault
 from vision.models.keys import KEY_ORGANISATION, KEY_SANDBOX, KEY_SOURCE_LABELS, ApiKey
@@ -206,6 +207,15 @@ class Task(models.Model):
     def can_change(self, user) -> bool:
         """Only the owner changes a task: sharing, public link, retry, stop, deletion."""
         return user.is_authenticated and self.owner_id == user.pk
+
+    @cached_property
+    def title(self) -> str:
+        """What tells this description apart in headings and lists: its first image's name and how
+        many more, e.g. "banner.jpg + 3 more". Lists prefetch `images` so this costs no query there."""
+        names = [image.name for image in self.images.all()]
+        if not names:
+            return f"Description {self.pk}"
+        return names[0] if len(names) == 1 else f"{names[0]} + {len(names) - 1} more"
 
     def can_review(self, user) -> bool:
         """Who may edit, approve or reject the result: the owner, and the members of the team it is shared with."""

@@ -98,3 +98,19 @@ def html_alt(text: str) -> str:
     from vision import alttext
 
     return alttext.html_alt_attribute(text or "")
+
+
+# What a prepared image is, in the words of people rather than of file formats (vision.images picks
+# JPEG for photographs, PNG for line art, WebP for pictures with transparency).
+_SENT_AS = {"image/jpeg": "photo", "image/png": "drawing", "image/webp": "picture with transparency"}
+
+
+@register.filter
+def sent_as(mime_type: str) -> str:
+    return _SENT_AS.get(mime_type, "image")
+
+
+@register.filter
+def words_for_tokens(tokens: int) -> int:
+    """Roughly how many English words fit in that many tokens (three quarters of a word each)."""
+    return int(round(int(tokens) * 3 / 4, -1)) if tokens >= 100 else int(tokens) * 3 // 4

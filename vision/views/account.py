@@ -3,12 +3,11 @@
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import PasswordChangeForm
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from vision import throttle
-from vision.forms import ConfirmPasswordForm, PreferencesForm
+from vision.forms import ChangePasswordForm, ConfirmPasswordForm, PreferencesForm
 from vision.models import Profile
 
 
@@ -32,8 +31,8 @@ class LoginView(auth_views.LoginView):
         return super().form_invalid(form)
 
 
-def _password_form(user, data=None) -> PasswordChangeForm:
-    form = PasswordChangeForm(user, data)
+def _password_form(user, data=None) -> ChangePasswordForm:
+    form = ChangePasswordForm(user, data)
     form.fields["old_password"].widget.attrs.pop("autofocus", None)  # the page opens at the top
     return form
 

@@ -16,10 +16,14 @@ from vision.views.common import file_response, get_task_for_user
 
 
 def _describe_context(form: DescribeForm, quiet: bool = False) -> dict:
+    staged = form.staged_uploads()
+    count_text, too_many = form.image_count(len(staged))
     return {
         "form": form,
         "quiet": quiet,
-        "staged": form.staged_uploads(),
+        "staged": staged,
+        "count_text": count_text,
+        "too_many": too_many,
         "presets": PRESETS,
         "max_upload_mb": settings.FOXWEB_MAX_UPLOAD_BYTES // (1024 * 1024),
         "model_options": [
@@ -44,11 +48,13 @@ def describe(request):
         preset = PRESETS.get(data.get("preset", ""))
         if preset:
             data["prompt"] = preset[1]
-        removed = data.get("remove_upload", "")
-        if removed.isdigit() and len(removed) <= 18:
-            for upload in Upload.objects.filter(owner=request.user, pk=removed):
-                upload.delete()  # one by one, so its files go too
-            data.setlist("uploads", [value for value in data.getlist("uploads") if value != removed])
+        removed = data.getlist("uploads") if "remove_all" in data else [data.get("remove_upload", "")]
+        removed = [value for value in removed if value.isdigit() and len(value) <= 18]
+        for upload in Upload.objects.filter(owner=request.user, pk__in=removed):
+            upload.delete()  # one by one, so its files go too
+        data.setlist("uploads", [value for value in data.getlist("uploads") if value not in removed])
+        if "remove_all" in data:
+            data["urls"] = ""
         form = DescribeForm(request.user, data, request.FILES)
         form.is_valid()  # keeps any newly chosen files as uploads
         return render(request, template, _describe_context(form, quiet=True))
@@ -115,13 +121,8 @@ def upload_create(request):
         upload = Upload.stage_file(request.user, file)
     except images.ImageError as exc:
         error = exc.user_message
-    status = 200 if upload else 422
-    return render(
-        request,
-        "vision/describe.html#staged-upload",
-        {"upload": upload, "error": error, "name": file.name},
-        status=status,
-    )
+    # A refused file is the user's mistake: its explanation is the list item, answered with 200 like other mistakes.
+    return render(request, "vision/describe.html#staged-upload", {"upload": upload, "error": error, "name": file.name})
 
 
 @require_POST

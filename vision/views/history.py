@@ -61,8 +61,7 @@ def history(request):
     before = request.GET.get("before", "")[:18]
     if before.isdigit():
         tasks = tasks.filter(id__lt=int(before))
-    first_images = Prefetch("images", queryset=TaskImage.objects.filter(position=0), to_attr="first_images")
-    page = list(tasks.prefetch_related(first_images)[: PAGE_SIZE + 1])
+    page = list(tasks.prefetch_related("images")[: PAGE_SIZE + 1])  # thumbnails and Task.title
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
     query = request.GET.copy()
     query.pop("before", None)

@@ -49,7 +49,6 @@ def task_status(request, task_id: int):
     else:
         task = get_task_for_user(request, task_id)
         if row:
-            task.first_images = list(task.images.filter(position=0))
             response = render(request, "vision/history.html#task-row", {"task": task})
         else:
             response = render(request, "vision/task_detail.html#status-card", _card(request, task))
