@@ -24,8 +24,8 @@ def planned_run(*variables: str) -> str:
 
 
 def test_run_listens_on_loopback_by_default():
-    assert "manage.py runserver 127.0.0.1:8000" in planned_run()
+    assert "manage.py devserver 127.0.0.1:8000" in planned_run()
 
 
 def test_host_and_port_choose_where_run_listens():
-    assert "manage.py runserver 0.0.0.0:8123" in planned_run("HOST=0.0.0.0", "PORT=8123")
+    assert "manage.py devserver 0.0.0.0:8123" in planned_run("HOST=0.0.0.0", "PORT=8123")

@@ -8,22 +8,73 @@
   // --- Uploading images as soon as they are chosen ----------------------------------------------
   // Each file gets a placeholder in the list; htmx sends it (the list's hx-* attributes say how)
   // and swaps in the server's list item. Any other answer becomes a plain message in its place.
+  // A folder of hundreds of photos goes up a few at a time: the server prepares each one it gets.
+  var UPLOADS_AT_ONCE = 3;
+  var waiting = [], sending = 0;
+
   function uploadFiles(files) {
     var zone = document.getElementById("dropzone");
     var list = document.getElementById("staged");
     if (!zone || !list || !window.htmx) return;
     Array.prototype.forEach.call(files, function (file) {
-      var item = stagedItem("loading", file.name || "Pasted image");
+      var item = stagedItem("loading", file.webkitRelativePath || file.name || "Pasted image");
       var bar = document.createElement("progress");
       bar.max = 100; bar.value = 0;
       bar.setAttribute("aria-label", "Uploading " + (file.name || "the pasted image"));
       item.querySelector(".staged-text").appendChild(bar);
       list.appendChild(item);
-      var named = file.name ? file : new File([file], "pasted-image.png", { type: file.type });
-      window.htmx.ajax("POST", zone.dataset.uploadUrl,
-        { source: item, target: item, swap: "outerHTML", values: { file: named } })
-        .catch(function () {});  // failures are shown in the list (below), not thrown
+      waiting.push({ file: file, item: item, url: zone.dataset.uploadUrl });
     });
+    sendNext();
+  }
+
+  function sendNext() {
+    while (sending < UPLOADS_AT_ONCE && waiting.length) {
+      var next = waiting.shift();
+      if (!next.item.isConnected) continue;  // removed while waiting
+      sending += 1;
+      var named = next.file.name ? next.file : new File([next.file], "pasted-image.png", { type: next.file.type });
+      window.htmx.ajax("POST", next.url, { source: next.item, target: next.item, swap: "outerHTML", values: { file: named } })
+        .catch(function () {})  // failures are shown in the list (below), not thrown
+        .then(function () { sending -= 1; sendNext(); });
+    }
+  }
+
+  // Images only, from a folder or a drop: by type, or by name where the browser knows no type (HEIC).
+  var IMAGE_NAME = /\.(jpe?g|png|webp|gif|bmp|tiff?|heic|heif)$/i;
+  function imagesOnly(files) {
+    return Array.prototype.filter.call(files, function (file) {
+      return file.type.indexOf("image/") === 0 || IMAGE_NAME.test(file.name || "");
+    });
+  }
+
+  // A dropped folder arrives as directory entries: read them all (the browser hands them out in pages).
+  function filesFromDrop(dataTransfer, done) {
+    var entries = Array.prototype.map.call(dataTransfer.items || [], function (item) {
+      return item.webkitGetAsEntry && item.webkitGetAsEntry();
+    }).filter(Boolean);
+    if (!entries.some(function (entry) { return entry.isDirectory; })) { done(dataTransfer.files); return; }
+    var found = [], pending = 0;
+    function walk(entry, path) {
+      pending += 1;
+      if (entry.isFile) {
+        entry.file(function (file) {
+          try { Object.defineProperty(file, "webkitRelativePath", { value: path + file.name }); } catch (e) {}
+          found.push(file); finish();
+        }, finish);
+      } else {
+        var reader = entry.createReader();
+        (function readPage() {
+          reader.readEntries(function (page) {
+            if (!page.length) { finish(); return; }
+            page.forEach(function (child) { walk(child, path + entry.name + "/"); });
+            readPage();
+          }, finish);
+        })();
+      }
+    }
+    function finish() { pending -= 1; if (pending === 0) done(found); }
+    entries.forEach(function (entry) { walk(entry, ""); });
   }
 
   function stagedItem(state, fileName) {
@@ -92,6 +143,8 @@
     var label = uploading ? "Uploading " + plural(uploading, "image…", "images…") : "Describe";
     if (submit && submit.textContent !== label) submit.textContent = label;
 
+    defaultMode(total);
+    var each = form.querySelector('input[name="mode"][value="each"]:checked');
     var text = "", over = false;
     if (total) {
       text = plural(ready, "image", "images") + " ready";
@@ -99,7 +152,12 @@
       if (addresses) text += ", " + plural(addresses, "address", "addresses") + " to fetch";
       text += ".";
       var model = form.querySelector('input[name="model"]:checked');
-      if (model) {
+      if (each) {
+        var batchLimit = parseInt(document.getElementById("mode-choice").dataset.batchLimit, 10);
+        over = total > batchLimit;
+        text += over ? " A batch takes up to " + batchLimit + " images: remove " + (total - batchLimit) + "." :
+          " One description for each image (up to " + batchLimit + ").";
+      } else if (model) {
         var limit = parseInt(model.dataset.maxImages, 10);
         var name = model.parentElement.querySelector(".model-name").textContent;
         var takes = name + " takes " + (limit === 1 ? "one image" : "up to " + limit + " images") + " per description";
@@ -123,15 +181,48 @@
   // --- Events, delegated so they survive htmx swaps -------------------------------------------
   document.addEventListener("change", function (event) {
     var target = event.target;
-    if (target.matches('#describe-form input[type="file"]')) {
-      uploadFiles(target.files);
+    if (target.matches('#describe-form input[name="files"], #folder-input')) {
+      uploadFiles(target.id === "folder-input" ? imagesOnly(target.files) : target.files);
       target.value = "";
     }
+    if (target.matches('#describe-form input[name="zip_file"], #describe-form input[name="url_file"]')) {
+      chooseMode("each");  // a ZIP or a list is described one image at a time
+    }
+    if (target.matches('#describe-form input[name="mode"]')) { modeTouched = true; updateCount(); }
     if (target.matches('#describe-form input[name="model"]')) updateCount();
+    if (target.matches('#describe-form input[name="purpose"]')) showPurposeDetail();
   });
   document.addEventListener("input", function (event) {
     if (event.target.matches('#describe-form textarea[name="urls"]')) updateCount();
+    var counted = event.target.dataset && event.target.dataset.count && document.querySelector(event.target.dataset.count);
+    if (counted) {
+      var length = event.target.value.trim().length;
+      counted.textContent = length + (length === 1 ? " character" : " characters") +
+        (length > 250 ? ": too long for alt text" : length > 125 ? ": long for alt text, consider a long description" : " (up to 125 is best; more is allowed)");
+    }
   });
+
+  // --- One description each, and alt text's purpose ------------------------------------------
+  var modeTouched = false;
+  function chooseMode(value) {
+    var radio = document.querySelector('#describe-form input[name="mode"][value="' + value + '"]');
+    if (radio && !radio.checked) { radio.checked = true; updateCount(); }
+  }
+  // Until the person chooses, several images with a per-image preset (alt text, product) get one each.
+  function defaultMode(total) {
+    var choice = document.getElementById("mode-choice");
+    var preset = document.querySelector('#describe-form input[name="preset"]');
+    if (!choice || modeTouched || !preset) return;
+    var perImage = (choice.dataset.perImage || "").split(" ").indexOf(preset.value) >= 0;
+    chooseMode(total > 1 && perImage ? "each" : "together");
+  }
+  function showPurposeDetail() {
+    var chosen = document.querySelector('#describe-form input[name="purpose"]:checked');
+    var detail = document.getElementById("purpose-detail");
+    if (detail) detail.hidden = !chosen || chosen.value !== "link";
+  }
+  document.addEventListener("DOMContentLoaded", showPurposeDetail);
+  document.addEventListener("htmx:afterSwap", showPurposeDetail);
 
   // Enter in a one-line field of the describe form presses Describe once it is ready, never "Remove"
   // or a preset (the form's first buttons); on a checkbox anywhere else it submits nothing.
@@ -149,15 +240,22 @@
   });
 
   document.addEventListener("click", function (event) {
-    var preset = event.target.closest("#describe-form button[name=preset]");
+    var preset = event.target.closest("#describe-form button[name=choose_preset]");
     if (preset) {
       event.preventDefault();
-      var prompt = describeForm().querySelector('textarea[name="prompt"]');
+      var form = describeForm();
+      var prompt = form.querySelector('textarea[name="prompt"]');
+      var isAlt = preset.value === "alt-text";
       prompt.value = preset.dataset.prompt;
-      describeForm().querySelectorAll("button[name=preset]").forEach(function (button) {
+      form.querySelector('input[name="preset"]').value = preset.value;
+      form.querySelectorAll("button[name=choose_preset]").forEach(function (button) {
         button.setAttribute("aria-pressed", button === preset ? "true" : "false");
       });
-      prompt.focus();
+      form.querySelector(".prompt-field").hidden = isAlt;
+      var options = document.getElementById("alt-options");
+      if (options) options.hidden = !isAlt;
+      updateCount();
+      (isAlt ? form.querySelector('input[name="purpose"]:checked') || prompt : prompt).focus();
       return;
     }
     var confirmable = event.target.closest("[data-confirm]");
@@ -195,7 +293,9 @@
     if (!zone) return;
     event.preventDefault();
     zone.classList.remove("dragging");
-    if (event.dataTransfer && event.dataTransfer.files.length) uploadFiles(event.dataTransfer.files);
+    if (event.dataTransfer && event.dataTransfer.files.length) {
+      filesFromDrop(event.dataTransfer, function (files) { uploadFiles(imagesOnly(files).length ? imagesOnly(files) : files); });
+    }
   });
   document.addEventListener("paste", function (event) {
     if (!document.getElementById("dropzone") || !event.clipboardData) return;

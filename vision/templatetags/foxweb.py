@@ -114,3 +114,9 @@ def sent_as(mime_type: str) -> str:
 def words_for_tokens(tokens: int) -> int:
     """Roughly how many English words fit in that many tokens (three quarters of a word each)."""
     return int(round(int(tokens) * 3 / 4, -1)) if tokens >= 100 else int(tokens) * 3 // 4
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    """mapping[key] in a template, "" when missing."""
+    return mapping.get(key, "") if hasattr(mapping, "get") else ""

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from vision import catalog, images, services
-from vision.forms import PRESETS, DescribeForm
+from vision import alttext, catalog, images, services
+from vision.forms import PER_IMAGE_PRESETS, PRESETS, DescribeForm
 from vision.models import Profile, Upload
 from vision.views.common import file_response, get_task_for_user
 
@@ -25,6 +25,12 @@ def _describe_context(form: DescribeForm, quiet: bool = False) -> dict:
         "count_text": count_text,
         "too_many": too_many,
         "presets": PRESETS,
+        "chosen_preset": form.chosen_preset(),
+        "mode": form.chosen_mode(),
+        "batch_limit": settings.FOXWEB_MAX_IMAGES_PER_BATCH,
+        "per_image_presets": " ".join(sorted(PER_IMAGE_PRESETS)),
+        "purpose": (form.data.get("purpose") if form.is_bound else None) or alttext.DEFAULT_PURPOSE,
+        "purpose_help": {purpose.key: purpose.help for purpose in alttext.PURPOSES},
         "max_upload_mb": settings.FOXWEB_MAX_UPLOAD_BYTES // (1024 * 1024),
         "model_options": [
             {"name": name, "label": label, "limit": catalog.max_images(name)} for name, label in catalog.choices()
@@ -45,9 +51,9 @@ def describe(request):
     if "describe" not in request.POST:
         # A preset or a "remove" button pressed without JavaScript: edit the form, keep the rest.
         data = request.POST.copy()
-        preset = PRESETS.get(data.get("preset", ""))
-        if preset:
-            data["prompt"] = preset[1]
+        chosen = data.get("choose_preset", "")
+        if chosen in PRESETS:
+            data["preset"], data["prompt"] = chosen, PRESETS[chosen][1]
         removed = data.getlist("uploads") if "remove_all" in data else [data.get("remove_upload", "")]
         removed = [value for value in removed if value.isdigit() and len(value) <= 18]
         for upload in Upload.objects.filter(owner=request.user, pk__in=removed):
@@ -57,6 +63,7 @@ def describe(request):
             data["urls"] = ""
         form = DescribeForm(request.user, data, request.FILES)
         form.is_valid()  # keeps any newly chosen files as uploads
+        form.close()
         return render(request, template, _describe_context(form, quiet=True))
 
     form = DescribeForm(request.user, request.POST, request.FILES)
