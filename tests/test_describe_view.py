@@ -334,7 +334,9 @@ def test_a_preset_fills_the_prompt_without_javascript(alice_client):
 
 
 def test_remove_works_without_javascript(alice_client):
-    first = alice_client.post("/", edit_data(choose_preset="one-sentence", files=[upload_file("a.png"), upload_file("b.png")]))
+    first = alice_client.post(
+        "/", edit_data(choose_preset="one-sentence", files=[upload_file("a.png"), upload_file("b.png")])
+    )
     ids = staged_ids(first)
     removed = Upload.objects.get(pk=ids[0])
     second = alice_client.post("/", edit_data(remove_upload=ids[0], uploads=ids))

@@ -48,6 +48,14 @@
     });
   }
 
+  // A folder's images in the order people see them in it (the browser may hand them out in any order).
+  function byPath(files) {
+    return files.slice().sort(function (a, b) {
+      var left = a.webkitRelativePath || a.name, right = b.webkitRelativePath || b.name;
+      return left < right ? -1 : left > right ? 1 : 0;
+    });
+  }
+
   // A dropped folder arrives as directory entries: read them all (the browser hands them out in pages).
   function filesFromDrop(dataTransfer, done) {
     var entries = Array.prototype.map.call(dataTransfer.items || [], function (item) {
@@ -182,7 +190,7 @@
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (target.matches('#describe-form input[name="files"], #folder-input')) {
-      uploadFiles(target.id === "folder-input" ? imagesOnly(target.files) : target.files);
+      uploadFiles(target.id === "folder-input" ? byPath(imagesOnly(target.files)) : target.files);
       target.value = "";
     }
     if (target.matches('#describe-form input[name="zip_file"], #describe-form input[name="url_file"]')) {
@@ -294,7 +302,10 @@
     event.preventDefault();
     zone.classList.remove("dragging");
     if (event.dataTransfer && event.dataTransfer.files.length) {
-      filesFromDrop(event.dataTransfer, function (files) { uploadFiles(imagesOnly(files).length ? imagesOnly(files) : files); });
+      filesFromDrop(event.dataTransfer, function (files) {
+        var images = byPath(imagesOnly(files));
+        uploadFiles(images.length ? images : files);
+      });
     }
   });
   document.addEventListener("paste", function (event) {

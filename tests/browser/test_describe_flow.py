@@ -46,11 +46,12 @@ def test_a_new_user_describes_a_photo_and_a_url(new_page, django_user_model, pho
     log_in(page, "edith", "edith-password-1")
 
     page.get_by_text("Sandbox", exact=True).wait_for()
-    page.locator('input[type="file"]').set_input_files(str(photo))
+    page.locator('input[name="files"]').set_input_files(str(photo))
     page.locator('.staged-item:has(input[name="uploads"])', has_text="meadow.jpg").wait_for()
     page.get_by_label("Image addresses (URLs)").fill(photo_server)
     page.get_by_label("Gemini 2.5 Pro").check()
-    page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
+    page.get_by_role("button", name="One sentence").click()
+    assert page.get_by_label("One description of all these images together").is_checked()
     check_a11y(page)
     screenshot(page, "describe")
     page.evaluate("window.__sameDocument = true")
@@ -90,7 +91,7 @@ def test_the_form_explains_a_model_limit_before_submitting(new_page, django_user
     first, second = tmp_path / "one.png", tmp_path / "two.png"
     for path in (first, second):
         Image.new("RGB", (50, 50), (200, 0, 0)).save(path)
-    page.locator('input[type="file"]').set_input_files([str(first), str(second)])
+    page.locator('input[name="files"]').set_input_files([str(first), str(second)])
     page.locator('.staged-item:has(input[name="uploads"])', has_text="two.png").wait_for()
     page.locator('.staged-item:has(input[name="uploads"])', has_text="one.png").wait_for()
     page.get_by_label("Nemotron 3 Nano Omni").check()
@@ -125,11 +126,11 @@ def test_with_no_model_chosen_the_count_claims_no_limit(new_page, django_user_mo
     assert page.locator('input[name="model"]:checked').count() == 0
     picture = tmp_path / "one.png"
     Image.new("RGB", (50, 50), (200, 0, 0)).save(picture)
-    page.locator('input[type="file"]').set_input_files([str(picture)])
+    page.locator('input[name="files"]').set_input_files([str(picture)])
     page.locator('.staged-item:has(input[name="uploads"])', has_text="one.png").wait_for()
     assert page.locator("#image-count").inner_text() == "1 image ready."
     page.get_by_label("GPT-5.5").check()
-    assert page.locator("#image-count").inner_text() == "1 image ready (GPT-5.5 takes up to 1)."
+    assert page.locator("#image-count").inner_text() == "1 image ready. GPT-5.5 takes one image per description."
 
 
 def test_the_describe_page_works_on_a_phone(new_page, django_user_model):
@@ -176,7 +177,7 @@ def test_enter_in_a_one_line_field_describes_and_removes_nothing(new_page, djang
     django_user_model.objects.create_user("edith", password="edith-password-1")
     page = new_page()
     log_in(page, "edith", "edith-password-1")
-    page.locator('input[type="file"]').set_input_files(two_photos(tmp_path))
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path))
     page.locator('.staged-item:has(input[name="uploads"])', has_text="second.png").wait_for()
     page.locator('.staged-item:has(input[name="uploads"])', has_text="first.png").wait_for()
     page.get_by_text("Advanced settings").click()
@@ -226,7 +227,7 @@ def test_remove_all_clears_a_list_too_long_for_every_model(new_page, django_user
     paths = two_photos(tmp_path)
     third = tmp_path / "third.png"
     Image.new("RGB", (50, 50), (0, 200, 0)).save(third)
-    page.locator('input[type="file"]').set_input_files([*paths, str(third)])
+    page.locator('input[name="files"]').set_input_files([*paths, str(third)])
     page.locator('.staged-item:has(input[name="uploads"])').nth(2).wait_for()
     count = page.locator("#image-count")
     assert count.inner_text() == "3 images ready. Claude Opus 4.7 takes up to 2 images per description: remove 1."
@@ -242,7 +243,7 @@ def test_the_count_always_matches_the_images_shown(new_page, django_user_model, 
     log_in(page, "edith", "edith-password-1")
     count = page.locator("#image-count")
     ready = page.locator('.staged-item:has(input[name="uploads"])')
-    page.locator('input[type="file"]').set_input_files(two_photos(tmp_path))
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path))
     ready.nth(1).wait_for()
     assert count.inner_text() == "2 images ready. Claude Opus 4.7 takes up to 10 images per description."
     page.get_by_role("button", name="Remove first.png").click()
@@ -251,7 +252,7 @@ def test_the_count_always_matches_the_images_shown(new_page, django_user_model, 
 
     broken = tmp_path / "notes.png"
     broken.write_bytes(b"not a picture")
-    page.locator('input[type="file"]').set_input_files(str(broken))
+    page.locator('input[name="files"]').set_input_files(str(broken))
     page.locator(".staged-item.failed", has_text="notes.png").wait_for()
     assert count.inner_text().startswith("1 image ready.")
     check_a11y(page)  # the failure is a list item holding an alert, not an alert posing as one
@@ -274,7 +275,7 @@ def test_an_upload_after_the_session_ended_leads_to_login_and_back(new_page, dja
     page.on("pageerror", lambda error: errors.append(str(error)))
     log_in(page, "edith", "edith-password-1")
     page.context.clear_cookies(name="sessionid")
-    page.locator('input[type="file"]').set_input_files(two_photos(tmp_path)[0])
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path)[0])
     page.wait_for_url("**/login/?next=/")
     check_a11y(page)
     page.get_by_label("Username").fill("edith")
@@ -303,7 +304,7 @@ def test_a_failed_upload_says_so_and_the_form_stays_usable(new_page, django_user
     page.on("pageerror", lambda error: errors.append(str(error)))
     log_in(page, "edith", "edith-password-1")
     page.route("**/uploads/", lambda route: route.fulfill(**answer) if answer else route.abort())
-    page.locator('input[type="file"]').set_input_files(two_photos(tmp_path)[0])
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path)[0])
     failure = page.locator(".staged-item.failed", has_text="first.png")
     failure.wait_for()
     assert message in failure.inner_text()
@@ -315,7 +316,7 @@ def test_a_failed_upload_says_so_and_the_form_stays_usable(new_page, django_user
     failure.get_by_role("button", name="Dismiss this message").click()
     assert page.locator(".staged-item").count() == 0
     page.unroute("**/uploads/")
-    page.locator('input[type="file"]').set_input_files(two_photos(tmp_path)[0])
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path)[0])
     page.locator('.staged-item:has(input[name="uploads"])', has_text="first.png").wait_for()
     assert page.locator("#image-count").inner_text().startswith("1 image ready.")
     assert errors == []

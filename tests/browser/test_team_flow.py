@@ -37,7 +37,7 @@ def test_a_team_shares_finds_and_exports_a_description(new_page, django_user_mod
 
     # Alice describes a photo and shares it with the team.
     alice.get_by_role("link", name="Describe").click()
-    alice.locator('input[type="file"]').set_input_files(str(photo))
+    alice.locator('input[name="files"]').set_input_files(str(photo))
     alice.locator('.staged-item:has(input[name="uploads"])', has_text="lemons.png").wait_for()
     alice.get_by_label("Share with").select_option(label="Shop staff")
     alice.get_by_role("button", name="Describe", exact=True).click()
