@@ -221,7 +221,8 @@ def test_retry_one_retry_all_stop_and_delete(alice_client, submits):
     settle()
     failed = list(batch.tasks.filter(status="failed"))
     assert len(failed) == 2
-    alice_client.post(f"/tasks/{failed[0].pk}/retry/")
+    response = alice_client.post(f"/tasks/{failed[0].pk}/retry/", {"next": "batch"})
+    assert response["Location"] == f"/batches/{batch.pk}/"
     settle()
     assert batch.tasks.filter(status="failed").count() == 1
     alice_client.post(f"/batches/{batch.pk}/retry-failed/")

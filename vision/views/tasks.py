@@ -64,6 +64,9 @@ def task_retry(request, task_id: int):
     services.send_again(task)
     if request.htmx:
         return render(request, "vision/task_detail.html#status-card", _card(request, task))
+    if request.POST.get("next") == "batch" and task.batch_id:
+        messages.success(request, f"Trying {task.title} again.")
+        return redirect("batch_detail", batch_id=task.batch_id)
     return redirect(task)
 
 
