@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from vision.models.keys import KEY_SOURCE_LABELS, ApiKey
-from vision.models.teams import Membership, Team
+from vision.models.keys import ApiKey, key_label
+from vision.models.teams import Team, shared_with
 
 
 class BatchQuerySet(models.QuerySet):
     def visible_to(self, user) -> BatchQuerySet:
         """Batches a user may see: their own and those shared with one of their teams (as for tasks)."""
-        if not user.is_authenticated:
-            return self.none()
-        their_teams = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
-        if not their_teams:
-            return self.filter(owner=user)
-        return self.filter(Q(owner=user) | Q(team_id__in=their_teams))
+        rule = shared_with(user)
+        return self.none() if rule is None else self.filter(rule)
 
 
 class Batch(models.Model):
@@ -74,9 +70,7 @@ class Batch(models.Model):
 
     @property
     def key_label(self) -> str:
-        if self.api_key_id:
-            return str(self.api_key)
-        return KEY_SOURCE_LABELS.get(self.key_source, "")
+        return key_label(self.api_key if self.api_key_id else None, self.key_source)
 
     def counts(self) -> dict[str, int]:
         """How many rows are done, running, waiting, failed (one query), and a version of them all."""

@@ -29,8 +29,8 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from vision import foxapi, keyvault
-from vision.models.keys import KEY_ORGANISATION, KEY_SANDBOX, KEY_SOURCE_LABELS, ApiKey
-from vision.models.teams import Membership, Team
+from vision.models.keys import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, key_label
+from vision.models.teams import Membership, Team, shared_with
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +57,10 @@ class TaskQuerySet(models.QuerySet):
     def visible_to(self, user) -> TaskQuerySet:
         """The tasks a user may see: their own, and those shared with a team they belong to.
 
-        Every view that shows a task, its status, its images or an export starts here. The team
-        ids are read first (one small query) so that PostgreSQL can use the owner and team
-        indexes, or the owner index alone for someone in no team.
+        Every view that shows a task, its status, its images or an export starts here.
         """
-        if not user.is_authenticated:
-            return self.none()
-        their_teams = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
-        if not their_teams:
-            return self.filter(owner=user)
-        return self.filter(Q(owner=user) | Q(team_id__in=their_teams))
+        rule = shared_with(user)
+        return self.none() if rule is None else self.filter(rule)
 
     def search(self, text: str) -> TaskQuerySet:
         """Tasks whose prompt, answer, image names or image addresses contain every word of `text`.
@@ -376,9 +370,7 @@ class Task(models.Model):
 
     @property
     def key_label(self) -> str:
-        if self.api_key_id:
-            return str(self.api_key)
-        return KEY_SOURCE_LABELS.get(self.key_source, "")
+        return key_label(self.api_key if self.api_key_id else None, self.key_source)
 
     @property
     def key_ref(self) -> str:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -125,3 +126,17 @@ class Invitation(models.Model):
             except IntegrityError:  # already a member: the link is still spent
                 pass
         return True
+
+
+def shared_with(user) -> Q | None:
+    """The rule for what a user may see: their own things and their teams'. None for nobody (logged out).
+
+    The team ids are read first (one small query) so that PostgreSQL can use the owner and team
+    indexes, or the owner index alone for someone in no team.
+    """
+    if not user.is_authenticated:
+        return None
+    their_teams = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+    if not their_teams:
+        return Q(owner=user)
+    return Q(owner=user) | Q(team_id__in=their_teams)
