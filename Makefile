@@ -3,9 +3,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# 127.0.0.1: only this computer. HOST=0.0.0.0 lets colleagues on the network in (see the README).
+HOST ?= 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run worker test lint sandbox bench bench-history bench-load chromium screenshots clean
+.PHONY: run worker test lint sandbox bench bench-memory bench-history bench-load chromium screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "FoxWeb needs Python 3.11: install it, or run make with PYTHON=/path/to/python3.11"; exit 1; }
@@ -24,10 +26,10 @@ $(VENV)/.installed-bench: requirements.txt requirements-bench.txt | $(BIN)/pytho
 	$(BIN)/pip install -q -r requirements-bench.txt
 	touch $@
 
-## Start FoxWeb (web and worker) at http://127.0.0.1:$(PORT) on SQLite and the built-in FoxAPI sandbox.
+## Start FoxWeb (web and worker) at http://$(HOST):$(PORT) on SQLite and the built-in FoxAPI sandbox.
 run: $(VENV)/.installed
 	@$(BIN)/python manage.py migrate --noinput -v 0
-	@$(BIN)/python manage.py devserver 127.0.0.1:$(PORT)
+	@$(BIN)/python manage.py devserver $(HOST):$(PORT)
 
 ## Only the worker (when the web server runs elsewhere).
 worker: $(VENV)/.installed
@@ -55,6 +57,10 @@ lint: $(VENV)/.installed-test
 ## The image-intake benchmark (builds its photographs from Debian's wallpaper packages).
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/intake.py
+
+## Peak memory of a server (gunicorn) while 50 people upload a 49-megapixel PNG at once.
+bench-memory: $(VENV)/.installed-bench
+	$(BIN)/python bench/memory.py
 
 ## History queries at 100,000 tasks on the local PostgreSQL (a scratch database, foxweb_bench).
 bench-history: $(VENV)/.installed

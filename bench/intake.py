@@ -24,7 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "bench" / "images"
-BUILD_SCRIPT = Path("/work/shared/testimages/build.sh")
+# The project's shared test-image script sits beside the checkout: ../shared/testimages/build.sh.
+BUILD_SCRIPT = ROOT.parent / "shared" / "testimages" / "build.sh"
 BUILT = ("phone.jpg", "elephants.jpg", "small.jpg", "alpha.png", "large.webp")
 BENCH_IMAGES = ("phone.jpg", "phone.heic", "elephants.jpg", "small.jpg", "alpha.png", "large.webp")
 PHOTOS = ("phone.jpg", "phone.heic", "elephants.jpg", "small.jpg", "large.webp")
@@ -96,14 +97,14 @@ def child(pipeline: str, name: str, model: str, repeat: int, out_path: str) -> N
     from django.conf import settings
     from PIL import Image
 
-    from vision import images
+    from vision import catalog, images
 
     if pipeline == "pyvips":
         import pyvips
 
         pyvips.cache_set_max(0)  # no cached results between repeats
     data = (IMAGES / name).read_bytes()
-    policy = images.policy_for(model)
+    policy = catalog.size_policy(model)
     quality = settings.FOXWEB_JPEG_QUALITY
     shown, stored = displayed_size(data)
     # Same output size for everyone: naive does not know about EXIF, so it keeps the stored layout.
@@ -156,10 +157,10 @@ def warm_up(pipeline: str, policy, quality: int) -> None:
 
 def concurrency_child(model: str, repeat: int) -> None:
     setup_django()
-    from vision import images
+    from vision import catalog, images
 
     data = (IMAGES / "phone.jpg").read_bytes()
-    policy = images.policy_for(model)
+    policy = catalog.size_policy(model)
     images.prepare_image(data, policy)
     batch = [data] * CONCURRENT_COPIES
     sequential, concurrent = [], []
@@ -192,6 +193,8 @@ def displayed_size(data: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
 
 def ensure_images() -> None:
     if any(not (IMAGES / name).is_file() or (IMAGES / name).stat().st_size == 0 for name in BUILT):
+        if not BUILD_SCRIPT.is_file():
+            sys.exit(f"The benchmark images are missing and {BUILD_SCRIPT} (which builds them) was not found.")
         print(f"Building benchmark images in {IMAGES} ...", flush=True)
         env = {**os.environ, "PYTHON": sys.executable}
         subprocess.run(["bash", str(BUILD_SCRIPT), str(IMAGES)], check=True, env=env)
@@ -276,11 +279,11 @@ def main() -> None:
     setup_django()
     from django.conf import settings
 
-    from vision import images
+    from vision import catalog, images
 
-    policy = images.policy_for(args.model)
+    policy = catalog.size_policy(args.model)
     print(
-        f"model {args.model}: long edge <= {policy.long_edge}, max pixels {policy.max_pixels}; "
+        f"model {args.model}: {policy}; "
         f"JPEG quality {settings.FOXWEB_JPEG_QUALITY}; {os.cpu_count()} CPUs; "
         f"median of {args.rounds} processes x {args.repeat} runs\n"
     )
@@ -365,7 +368,7 @@ def report_targets(results: dict, sequential: float, concurrent: float) -> None:
         (f"phone.jpg: FoxWeb peak memory = {memory:.0%} of naive (target <= 30%)", memory <= 0.30),
         (f"phone.jpg: orientation {fox['correct']} (naive: {naive_['correct']})", fox["correct"] == "ok"),
     ]
-    for name in ("alpha.png", "large.webp"):
+    for name in ("phone.heic", "alpha.png", "large.webp"):
         fox_, naive__ = results[name, "foxweb"], results[name, "naive"]
         ratio, cpu_ratio = fox_["median"] / naive__["median"], fox_["cpu"] / naive__["cpu"]
         lines.append(
@@ -407,9 +410,9 @@ def print_quality_for_size_target() -> None:
     from django.conf import settings
     from django.test.utils import override_settings
 
-    from vision import images
+    from vision import catalog, images
 
-    policy = images.policy_for("claude-opus-4-7")
+    policy = catalog.size_policy("claude-opus-4-7")
     photos = [(IMAGES / name).read_bytes() for name in PHOTOS]
     for quality in range(settings.FOXWEB_JPEG_QUALITY - 5, 49, -5):
         with override_settings(FOXWEB_JPEG_QUALITY=quality):

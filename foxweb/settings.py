@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,6 +45,16 @@ def envfloat(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
 
 
+def envjson(name: str):
+    value = os.getenv(name, "").strip()
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be JSON: {error}") from None
+
+
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
@@ -65,6 +76,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    "csp",
     "vision",
 ]
 
@@ -72,6 +84,7 @@ MIDDLEWARE = [
     "vision.middleware.ServerTimingMiddleware",  # first, to time the whole chain; only with FOXWEB_SERVER_TIMING
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -157,16 +170,48 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Error pages and reports hide API keys, with DEBUG on too (Django's own filter only works with it off).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "vision.debug.KeySafeExceptionReporterFilter"
+# ...and exception messages on them are scrubbed too (log lines are scrubbed by vision.debug as well).
+DEFAULT_EXCEPTION_REPORTER = "vision.debug.KeySafeExceptionReporter"
+
+# Content-Security-Policy (django-csp), in development too: FoxWeb's own scripts, styles and images only.
+# No inline scripts or styles anywhere (htmx is told not to inject its indicator styles, nor to eval),
+# and pages cannot be framed, change their base URL or embed plugins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "form-action": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+# No script reads the CSRF cookie: htmx and foxweb.js take the token from the page (hx-headers on <body>).
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Behind a TLS proxy, which must set X-Forwarded-Proto (and strip it from what clients send).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Plain-HTTP requests are redirected to HTTPS; switch off only if the proxy redirects already.
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "true")
+    # Browsers remember to use HTTPS only: a year by default, 0 turns the header off.
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "true")
+    # Preloading is a promise about a whole registered domain that only its owner can make, so it is
+    # opt-in; Django's reminder about it (security.W021) is silenced while it is off.
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false")
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGGING = {
     "version": 1,
@@ -194,26 +239,14 @@ FOXAPI_SANDBOX_DB = Path(os.getenv("FOXAPI_SANDBOX_DB", BASE_DIR / ".sandbox" / 
 # Seconds a sandbox task takes from submit to completion (pending for the first fifth).
 FOXAPI_SANDBOX_DURATION = envfloat("FOXAPI_SANDBOX_DURATION", 6.0)
 
-# Models offered on the describe form: name -> label and how many images one task may carry.
-FOXWEB_MODELS = {
-    "claude-opus-4-7": {"label": "Claude Opus 4.7", "max_images": 10},
-    "gemini-2.5-pro": {"label": "Gemini 2.5 Pro", "max_images": 10},
-    "gpt-5.5": {"label": "GPT-5.5", "max_images": 1},
-    "nemotron-3-nano-omni": {"label": "Nemotron 3 Nano Omni", "max_images": 1},
-}
+# Which models FoxWeb offers, and everything about them, is in the model catalogue (vision/catalog.py).
+# The model preselected on the describe form; checked against the catalogue at start-up.
 FOXWEB_DEFAULT_MODEL = os.getenv("FOXWEB_DEFAULT_MODEL", "claude-opus-4-7")
 
 # --- Image intake -----------------------------------------------------------------------------
-# Size policy per model, as data: the long edge and pixel count past which a model gains no
-# detail and costs more tokens. Keys are model-name prefixes; "default" covers everything else.
-FOXWEB_IMAGE_POLICIES = json.loads(os.getenv("FOXWEB_IMAGE_POLICIES", "null")) or {
-    "claude-": {"long_edge": 1568, "max_pixels": 1_150_000},
-    "gpt-5": {"long_edge": 1536, "max_pixels": None},
-    "gemini-": {"long_edge": 1536, "max_pixels": None},
-    "default": {"long_edge": 1536, "max_pixels": None},
-}
-# "High detail (small print)": larger limits for reading text.
-FOXWEB_IMAGE_HIGH_DETAIL = {"long_edge": 2048, "max_pixels": 4_200_000}
+# Optional override of the catalogue's image sizes, as JSON: per model-name prefix (or "default"),
+# the limits images are reduced to. The README documents the format; it is checked at start-up.
+FOXWEB_IMAGE_POLICIES = envjson("FOXWEB_IMAGE_POLICIES")
 FOXWEB_JPEG_QUALITY = envint("FOXWEB_JPEG_QUALITY", 85)
 # A photo whose JPEG would be larger than this is re-encoded at a lower quality, down to the floor.
 FOXWEB_JPEG_MAX_BYTES = envint("FOXWEB_JPEG_MAX_BYTES", 250_000)
@@ -226,6 +259,9 @@ FOXWEB_MAX_IMAGES_PER_BATCH = envint("FOXWEB_MAX_IMAGES_PER_BATCH", 500)
 FOXWEB_MAX_ZIP_BYTES = envint("FOXWEB_MAX_ZIP_BYTES", 2 * 1024 * 1024 * 1024)
 FOXWEB_MAX_LIST_BYTES = envint("FOXWEB_MAX_LIST_BYTES", 10 * 1024 * 1024)
 FOXWEB_THUMBNAIL_SIZE = envint("FOXWEB_THUMBNAIL_SIZE", 320)
+# Images decoded at once per process (0: one per core, at most 4), and how long others wait for a turn.
+FOXWEB_MAX_DECODES = envint("FOXWEB_MAX_DECODES", 0)
+FOXWEB_DECODE_WAIT_SECONDS = envfloat("FOXWEB_DECODE_WAIT_SECONDS", 10.0)
 
 # --- URL fetching -----------------------------------------------------------------------------
 FOXWEB_ALLOW_PRIVATE_URLS = envbool("FOXWEB_ALLOW_PRIVATE_URLS", "false")
@@ -265,6 +301,16 @@ FOXWEB_CHECK_MAX_SECONDS = envfloat("FOXWEB_CHECK_MAX_SECONDS", 5.0)
 FOXWEB_SEND_GIVE_UP_AFTER = envint("FOXWEB_SEND_GIVE_UP_AFTER", 1800)
 # Most images one person may have staged (picked, not yet described) at once.
 FOXWEB_MAX_STAGED_UPLOADS = envint("FOXWEB_MAX_STAGED_UPLOADS", 600)
+# --- Limits on guessing -----------------------------------------------------------------------
+# Wrong passwords per user name from one address, and from one address in all, then unknown public
+# links per address, within FOXWEB_THROTTLE_SECONDS of the first miss; past that, 429.
+FOXWEB_LOGIN_FAILURES_PER_USER = envint("FOXWEB_LOGIN_FAILURES_PER_USER", 5)
+FOXWEB_LOGIN_FAILURES_PER_ADDRESS = envint("FOXWEB_LOGIN_FAILURES_PER_ADDRESS", 50)
+FOXWEB_SHARED_MISSES_PER_ADDRESS = envint("FOXWEB_SHARED_MISSES_PER_ADDRESS", 20)
+FOXWEB_THROTTLE_SECONDS = envint("FOXWEB_THROTTLE_SECONDS", 900)
+# How many proxies in front of FoxWeb append to X-Forwarded-For; the client address is read from
+# there. Production runs behind one TLS proxy by default (see SECURE_PROXY_SSL_HEADER).
+FOXWEB_TRUSTED_PROXIES = envint("FOXWEB_TRUSTED_PROXIES", 0 if DEBUG else 1)
 
 # --- API keys ---------------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation). Derived from

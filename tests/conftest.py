@@ -4,6 +4,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.core.handlers.base import BaseHandler
 
 from tests.factories import SECRETS
@@ -12,7 +13,7 @@ from vision import sandbox
 
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
-    """Every test gets its own media folder and sandbox store, a fast hasher and no fault left over."""
+    """Every test gets its own media folder and sandbox store, a fast hasher, an empty cache and no fault left over."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.FOXAPI_BASE_URL = "sandbox"
     settings.FOXAPI_SANDBOX_DB = tmp_path / "sandbox.sqlite3"
@@ -23,6 +24,7 @@ def _isolated(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     sandbox.clear_faults()
+    cache.clear()  # no count of failed logins or link guesses carries over
     yield
     sandbox.clear_faults()
 
@@ -120,8 +122,9 @@ class LocalWebServer:
 
 @pytest.fixture
 def web_server(settings):
-    """A local web server that FoxWeb may fetch from (private addresses allowed for the test)."""
+    """A local web server that FoxWeb may fetch from (private addresses and its port allowed for the test)."""
     settings.FOXWEB_ALLOW_PRIVATE_URLS = True
     server = LocalWebServer()
+    settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443, server.server.server_address[1]]
     yield server
     server.close()

@@ -31,7 +31,7 @@ def upload_file(name="photo.png", size=(60, 40), colour=(200, 30, 30), fmt="PNG"
 
 def make_task(owner, *, submit=True, image_count=1, **fields):
     """A task with prepared images, sent to the sandbox (as the worker would) unless told otherwise."""
-    from vision import images
+    from vision import catalog, images
     from vision.models import Task, TaskImage
 
     defaults = {
@@ -41,7 +41,7 @@ def make_task(owner, *, submit=True, image_count=1, **fields):
         "key_source": "sandbox",
     }
     task = Task.objects.create(owner=owner, **{**defaults, **fields})
-    policy = images.policy_for(task.model)
+    policy = catalog.size_policy(task.model)
     for position in range(image_count):
         prepared = images.prepare_image(image_bytes(colour=(200, 30, 10 * position)), policy)
         image = TaskImage(task=task, position=position, name=f"image-{position}.png")

@@ -86,3 +86,14 @@ def test_log_out_everywhere_needs_the_password(client, alice):
     response = client.post("/account/logout-everywhere/", {"password": "wrong"})
     assert "That is not your current password." in response.content.decode()
     assert client.get("/").status_code == 200
+
+
+def test_a_weak_new_password_is_explained_under_the_new_password(client, alice):
+    client.force_login(alice)
+    response = client.post(
+        "/account/password/",
+        {"old_password": "alice-password-1", "new_password1": "12345678", "new_password2": "12345678"},
+    )
+    page = response.content.decode()
+    assert 'id="id_new_password1_error"><p>This password is too common.' in page
+    assert 'id="id_new_password2_error"' not in page

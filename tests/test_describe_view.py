@@ -51,6 +51,23 @@ def test_it_shows_the_form_with_models_limits_and_presets(alice_client):
     assert 'name="max_tokens" value="1024"' in page
 
 
+def test_the_image_limits_shown_come_from_the_catalogue_within_foxweb_s_own(alice_client, settings):
+    settings.FOXWEB_MAX_IMAGES_PER_TASK = 3
+    page = alice_client.get("/").content.decode()
+    assert 'value="claude-opus-4-7" data-max-images="3"' in page
+    assert 'value="gpt-5.5" data-max-images="1"' in page
+    assert page.count("Up to 3 images") == 2
+
+
+def test_images_are_prepared_at_the_chosen_model_s_size(alice_client):
+    photo = SimpleUploadedFile("square.jpg", image_bytes((2000, 2000), fmt="JPEG"), content_type="image/jpeg")
+    alice_client.post("/", form_data(model="gpt-5.5", files=[photo]))
+    settle()  # the worker prepares it
+    image = Task.objects.get().images.get()
+    # 39 x 39 patches of 32 px, the most GPT-5.5 reads: not 1536 x 1536, which it would shrink again.
+    assert (image.width, image.height) == (1248, 1248)
+
+
 def test_it_describes_an_uploaded_file_without_javascript(alice_client, alice):
     response = alice_client.post("/", form_data(files=[upload_file("cat.png")]))
     task = Task.objects.get()
@@ -101,13 +118,63 @@ def test_a_single_image_model_refuses_two_and_keeps_both(alice_client):
     ]
     response = alice_client.post("/", form_data(model="nemotron-3-nano-omni", uploads=staged))
     page = response.content.decode()
-    assert "Nemotron 3 Nano Omni takes at most 1 image per description; you gave 2. Remove 1 image." in page
+    assert "Nemotron 3 Nano Omni takes at most 1 image per description; you gave 2. Remove 1 image, or" in page
     assert len(staged_ids(response)) == 2
     assert "a.png" in page and "b.png" in page
     # The user picks another model; the kept uploads go through without choosing files again.
     again = alice_client.post("/", form_data(model="gemini-2.5-pro", uploads=staged_ids(response)))
     assert again.status_code == 302
     assert Task.objects.get().images.count() == 2
+
+
+def test_too_many_images_are_counted_under_the_images_with_remove_all(alice_client):
+    staged = [
+        staged_ids(alice_client.post("/uploads/", {"file": upload_file(f"{n}.png", colour=(n, 90, 200))}))[0]
+        for n in range(3)
+    ]
+    response = alice_client.post("/", form_data(model="nemotron-3-nano-omni", uploads=staged))
+    page = response.content.decode()
+    images_card = page[page.index('id="images-heading"') : page.index('id="model-heading"')]
+    assert "you gave 3. Remove 2 images, or choose “One description for each image”." in images_card
+    assert (
+        "3 images ready. Nemotron 3 Nano Omni takes one image per description: "
+        "remove 2, or choose one description for each image."
+    ) in images_card
+    assert re.search(r'<button[^>]*name="remove_all"[^>]*formnovalidate>Remove all', images_card)
+    model_card = page[page.index('id="model-heading"') : page.index('id="prompt-heading"')]
+    assert "takes at most" not in model_card
+
+
+def test_one_description_each_is_offered_when_no_model_takes_that_many(alice_client, settings):
+    settings.FOXWEB_MAX_IMAGES_PER_TASK = 2
+    staged = [
+        staged_ids(alice_client.post("/uploads/", {"file": upload_file(f"{n}.png", colour=(n, 0, 0))}))[0]
+        for n in range(3)
+    ]
+    page = alice_client.post("/", form_data(uploads=staged)).content.decode()
+    assert "Claude Opus 4.7 takes at most 2 images per description; you gave 3. Remove 1 image, or choose" in page
+    assert "pick a model" not in page
+    again = alice_client.post("/", form_data(uploads=staged, mode="each"))
+    assert again["Location"].startswith("/batches/")
+
+
+def test_remove_all_without_javascript_removes_every_staged_image(alice_client):
+    first = alice_client.post("/", edit_data(files=[upload_file("a.png"), upload_file("b.png", colour=(0, 0, 1))]))
+    ids = staged_ids(first)
+    assert len(ids) == 2
+    response = alice_client.post("/", edit_data(remove_all="1", uploads=ids, urls="https://example.com/c.jpg"))
+    assert staged_ids(response) == []
+    assert not Upload.objects.exists()
+    page = response.content.decode()
+    assert "example.com/c.jpg" not in page
+    assert 'id="image-count" aria-live="polite"></p>' in page
+
+
+def test_the_count_is_shown_after_a_reload(alice_client):
+    alice_client.post("/uploads/", {"file": upload_file("a.png")})
+    page = alice_client.get("/").content.decode()
+    assert "1 image ready. Claude Opus 4.7 takes up to 10 images per description." in page
+    assert re.search(r'name="remove_all"[^>]* hidden>', page)
 
 
 def test_gpt_5_5_takes_one_image(alice_client):
@@ -126,7 +193,9 @@ def test_too_many_files_are_refused_before_any_is_read(alice_client, monkeypatch
 
     monkeypatch.setattr(Upload, "stage", never)
     response = alice_client.post("/", form_data(model="gpt-5.5", files=[upload_file(f"{n}.png") for n in range(30)]))
-    assert "GPT-5.5 takes at most 1 image per description; you gave 30. Remove 29 images." in response.content.decode()
+    assert (
+        "GPT-5.5 takes at most 1 image per description; you gave 30. Remove 29 images, or" in response.content.decode()
+    )
     assert not Upload.objects.exists()
 
 
@@ -256,7 +325,7 @@ def test_a_refused_submit_keeps_the_task_and_offers_a_retry(alice_client):
 
 
 def test_a_preset_fills_the_prompt_without_javascript(alice_client):
-    response = alice_client.post("/", edit_data(preset="alt-text", files=[upload_file()], prompt="old"))
+    response = alice_client.post("/", edit_data(choose_preset="alt-text", files=[upload_file()], prompt="old"))
     page = response.content.decode()
     assert "Write alt text for this image" in page
     assert len(staged_ids(response)) == 1
@@ -265,7 +334,9 @@ def test_a_preset_fills_the_prompt_without_javascript(alice_client):
 
 
 def test_remove_works_without_javascript(alice_client):
-    first = alice_client.post("/", edit_data(preset="one-sentence", files=[upload_file("a.png"), upload_file("b.png")]))
+    first = alice_client.post(
+        "/", edit_data(choose_preset="one-sentence", files=[upload_file("a.png"), upload_file("b.png")])
+    )
     ids = staged_ids(first)
     removed = Upload.objects.get(pk=ids[0])
     second = alice_client.post("/", edit_data(remove_upload=ids[0], uploads=ids))
@@ -286,7 +357,8 @@ def test_staging_answers_a_fragment_or_a_plain_error(alice_client):
     assert good.status_code == 200
     assert 'name="uploads"' in good.content.decode()
     bad = alice_client.post("/uploads/", {"file": SimpleUploadedFile("a.pdf", b"%PDF-1.4 nothing")})
-    assert bad.status_code == 422
+    assert bad.status_code == 200  # a user's mistake, explained in the list item that htmx swaps in
+    assert bad.content.decode().strip().startswith('<li class="staged-item failed">')
     assert "a.pdf" in bad.content.decode()
     assert alice_client.post("/uploads/", {}).status_code == 400
 
@@ -330,7 +402,6 @@ def test_staged_uploads_are_capped_per_person(alice_client, alice, settings):
     for number in range(2):
         Upload.stage(alice, f"{number}.png", image_bytes(colour=(number, 0, 0)))
     response = alice_client.post("/uploads/", {"file": upload_file("third.png")})
-    assert response.status_code == 422
     assert "You already have 2 images waiting to be described" in response.content.decode()
     assert Upload.objects.count() == 2
 
@@ -384,5 +455,5 @@ def test_images_too_large_together_for_one_request_are_refused(alice_client, mon
 def test_staging_refuses_a_file_over_the_limit_before_reading_it(alice_client, settings):
     settings.FOXWEB_MAX_UPLOAD_BYTES = 100
     response = alice_client.post("/uploads/", {"file": upload_file("big.png")})
-    assert response.status_code == 422
+    assert 'class="staged-item failed"' in response.content.decode()
     assert "The file is larger than 100 bytes." in response.content.decode()

@@ -81,8 +81,11 @@ def server():
 
 
 @pytest.fixture
-def private_allowed(settings):
+def private_allowed(settings, request):
+    """Loopback may be fetched; the test server's port is allowed too (the port rule stays on)."""
     settings.FOXWEB_ALLOW_PRIVATE_URLS = True
+    if "server" in request.fixturenames:
+        settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443, request.getfixturevalue("server").port]
 
 
 @pytest.fixture
@@ -325,6 +328,33 @@ def test_slow_drip_is_stopped_by_the_total_deadline(server, private_allowed, set
     assert time.monotonic() - started < 0.9  # the fetch itself gave up at the deadline
 
 
+def test_trickled_headers_are_cut_off_at_the_deadline_and_nothing_is_left_open(server, private_allowed, settings):
+    settings.FOXWEB_FETCH_TIMEOUT = 0.3
+    hung_up = threading.Event()
+
+    def trickle(handler):
+        """A status line, then one more header line every 20 ms: every read succeeds, headers never end."""
+        try:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for number in range(500):
+                if server.stop.wait(0.02):
+                    return
+                handler.wfile.write(b"X-Line-%d: more to come\r\n" % number)
+                handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            hung_up.set()
+
+    server.routes["/trickle.png"] = trickle
+    before = set(threading.enumerate())
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="The server took too long to answer."):
+        fetch_image(f"{server.url}/trickle.png")
+    assert time.monotonic() - started < 0.6  # the deadline, not the end of the headers
+    leftover = [thread.name for thread in set(threading.enumerate()) - before if "process_request" not in thread.name]
+    assert leftover == []  # no fetch thread outlives the request
+    assert hung_up.wait(5)  # and the connection was closed: the server's next line found no one
+
+
 def test_server_that_never_answers_times_out(server, private_allowed, settings):
     settings.FOXWEB_FETCH_TIMEOUT = 0.3
     server.routes["/silent.png"] = lambda handler: server.stop.wait(10)
@@ -334,10 +364,11 @@ def test_server_that_never_answers_times_out(server, private_allowed, settings):
     assert time.monotonic() - started < 1.5
 
 
-def test_nothing_listening_is_reported(private_allowed):
+def test_nothing_listening_is_reported(private_allowed, settings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443, port]
     with pytest.raises(FetchError, match="could not connect"):
         fetch_image(f"http://127.0.0.1:{port}/x.png")
 
@@ -368,7 +399,12 @@ def test_fetch_images_reports_each_failure_in_place(server, private_allowed):
     assert fetch_images([]) == []
 
 
-def test_allowing_private_urls_also_allows_any_port(private_allowed):
+def test_allowing_private_urls_leaves_the_port_rule_alone(private_allowed, settings):
+    settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443]
+    assert check_url("http://127.0.0.1/a.png") == "http://127.0.0.1/a.png"
+    with pytest.raises(FetchError, match=r"standard web ports \(80 and 443\)"):
+        check_url("http://127.0.0.1:8000/a.png")
+    settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443, 8000]
     assert check_url("http://127.0.0.1:8000/a.png") == "http://127.0.0.1:8000/a.png"
 
 

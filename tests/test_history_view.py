@@ -113,6 +113,17 @@ def test_the_page_costs_the_same_queries_for_10_or_50_tasks(client, alice, bob, 
     assert len(many) == len(few) <= 8
 
 
+def test_unfinished_rows_are_titled_by_their_images_with_the_prompt_below(client, alice, settings):
+    settings.FOXAPI_SANDBOX_DURATION = 30
+    running = make_task(alice, image_count=3, prompt="Count the lemons.")
+    client.force_login(alice)
+    page = client.get("/history/").content.decode()
+    assert "image-0.png + 2 more" in page
+    assert '<p class="history-prompt">Count the lemons.</p>' in page
+    row = client.get(f"/tasks/{running.pk}/status/?row=1", headers={"HX-Request": "true"}).content.decode()
+    assert "image-0.png + 2 more" in row and "Count the lemons." in row
+
+
 def test_active_tasks_keep_updating_in_the_list(client, alice, settings):
     settings.FOXAPI_SANDBOX_DURATION = 30
     task = make_task(alice)

@@ -16,7 +16,8 @@ from PIL import Image, ImageCms, ImageFile, JpegImagePlugin
 
 from tests import imagefactory as factory
 from vision import images
-from vision.images import ImageError, SizePolicy, policy_for, prepare_image, prepare_images
+from vision.catalog import size_policy
+from vision.images import ImageError, SizePolicy, prepare_image, prepare_images
 
 CLAUDE = SizePolicy(1568, 1_150_000)
 SMALL = SizePolicy(48, None)
@@ -45,41 +46,6 @@ def is_bluish(pixel) -> bool:
 # --- size policy ------------------------------------------------------------------------------
 
 
-def test_claude_policy_comes_from_settings():
-    assert policy_for("claude-opus-4-7") == SizePolicy(1568, 1_150_000)
-
-
-@pytest.mark.parametrize("model", ["gpt-5.5", "gpt-5", "gemini-2.5-pro", "some-new-model"])
-def test_gpt_gemini_and_unlisted_models_get_a_1536_pixel_long_edge(model):
-    assert policy_for(model) == SizePolicy(1536, None)
-
-
-def test_policies_are_read_when_called_so_settings_can_change(settings):
-    settings.FOXWEB_IMAGE_POLICIES = {"fox-": {"long_edge": 100, "max_pixels": 5000}, "default": {"long_edge": 7}}
-    assert policy_for("fox-1") == SizePolicy(100, 5000)
-    assert policy_for("other") == SizePolicy(7, None)
-
-
-def test_longest_matching_prefix_wins(settings):
-    settings.FOXWEB_IMAGE_POLICIES = {
-        "gpt-": {"long_edge": 1000, "max_pixels": None},
-        "gpt-5": {"long_edge": 1536, "max_pixels": None},
-        "default": {"long_edge": 512, "max_pixels": None},
-    }
-    assert policy_for("gpt-5.5").long_edge == 1536
-    assert policy_for("gpt-4o").long_edge == 1000
-
-
-def test_high_detail_raises_the_limits():
-    assert policy_for("claude-opus-4-7", high_detail=True) == SizePolicy(2048, 4_200_000)
-    assert policy_for("gpt-5.5", high_detail=True) == SizePolicy(2048, None)
-
-
-def test_high_detail_never_lowers_a_limit(settings):
-    settings.FOXWEB_IMAGE_POLICIES = {"default": {"long_edge": 4000, "max_pixels": 9_000_000}}
-    assert policy_for("any", high_detail=True) == SizePolicy(4000, 9_000_000)
-
-
 def test_claude_3_2_photo_is_about_1313_by_876():
     width, height = images.target_size((6000, 4000), CLAUDE)
     assert abs(width - 1313) <= 1 and abs(height - 876) <= 1
@@ -106,16 +72,53 @@ def test_target_size_fits_the_policy_keeps_the_shape_and_never_upscales(width, h
         assert max(width, height) <= long_edge and (max_pixels is None or width * height <= max_pixels)
 
 
+@examples
+@given(
+    width=st.integers(1, 20_000),
+    height=st.integers(1, 20_000),
+    patch=st.sampled_from([32, 768]),
+    max_patches=st.integers(1, 3000),
+)
+def test_target_size_within_a_patch_budget_is_the_largest_that_fits(width, height, patch, max_patches):
+    policy = SizePolicy(patch=patch, max_patches=max_patches)
+    new_width, new_height = images.target_size((width, height), policy)
+    assert 1 <= new_width <= width and 1 <= new_height <= height
+    assert policy.patches(new_width, new_height) <= max_patches
+    if min(new_width, new_height) > 1:  # the shape is kept, to rounding
+        assert abs(new_width * height - new_height * width) <= max(width, height)
+    # The largest such size: no scale that puts a side on a patch boundary gives a larger one that fits.
+    scales = [1.0] + [patch * count / side for side in (width, height) for count in range(1, side // patch + 1)]
+    sizes = [(max(1, round(width * scale)), max(1, round(height * scale))) for scale in scales]
+    best = max((size for size in sizes if policy.patches(*size) <= max_patches), key=lambda size: size[0] * size[1])
+    assert new_width * new_height == best[0] * best[1]
+
+
+@pytest.mark.parametrize(("size", "expected"), [((4000, 3000), (1440, 1080)), ((4000, 4000), (1248, 1248))])
+def test_a_32_px_patch_budget_of_1536_keeps_photos_under_it(size, expected):
+    policy = SizePolicy(patch=32, max_patches=1536)
+    assert images.target_size(size, policy) == expected
+    assert images.target_size(expected, policy) == expected  # already within: left alone
+
+
+def test_a_policy_needs_a_limit_and_whole_numbers():
+    with pytest.raises(ValueError, match="at least one limit"):
+        SizePolicy()
+    with pytest.raises(ValueError, match="go together"):
+        SizePolicy(patch=32)
+    with pytest.raises(ValueError, match="whole number"):
+        SizePolicy(long_edge=0)
+
+
 def test_3_2_photo_prepared_for_claude_is_about_1313_by_876():
-    prepared = prepare_image(factory.encode(factory.photo(3000, 2000), "JPEG"), policy_for("claude-opus-4-7"))
+    prepared = prepare_image(factory.encode(factory.photo(3000, 2000), "JPEG"), size_policy("claude-opus-4-7"))
     assert abs(prepared.width - 1313) <= 1 and abs(prepared.height - 876) <= 1
     assert prepared.width * prepared.height <= 1_150_000
 
 
 def test_high_detail_sends_a_larger_image():
     data = factory.encode(factory.photo(3000, 2000), "JPEG")
-    normal = prepare_image(data, policy_for("claude-opus-4-7"))
-    detailed = prepare_image(data, policy_for("claude-opus-4-7", high_detail=True))
+    normal = prepare_image(data, size_policy("claude-opus-4-7"))
+    detailed = prepare_image(data, size_policy("claude-opus-4-7", high_detail=True))
     assert (detailed.width, detailed.height) == (2048, 1365)
     assert detailed.width > normal.width
 
@@ -587,8 +590,17 @@ def test_huge_dimensions_are_refused_from_the_header_before_decoding(monkeypatch
 def test_pixel_limit_is_a_setting(settings):
     settings.FOXWEB_MAX_IMAGE_PIXELS = 100 * 100
     prepare_image(factory.encode(factory.photo(100, 100), "PNG"), CLAUDE)
-    with pytest.raises(ImageError, match="0.01 megapixels"):
+    with pytest.raises(ImageError, match=r"up to 10,000 pixels \(about 120 × 82\)"):
         prepare_image(factory.encode(factory.photo(101, 100), "PNG"), CLAUDE)
+
+
+def test_the_pixel_limit_is_said_without_megapixels(settings):
+    settings.FOXWEB_MAX_IMAGE_PIXELS = 60_000_000
+    with pytest.raises(ImageError) as refused:
+        prepare_image(factory.png_header_only(10_000, 7_000), CLAUDE)
+    assert refused.value.user_message == (
+        "The image has too many pixels: FoxWeb accepts up to 60 million pixels (about 9500 × 6300)."
+    )
 
 
 def test_image_errors_carry_a_plain_language_message():
@@ -650,3 +662,66 @@ def test_prepare_images_of_nothing_is_nothing():
 )
 def test_sniff_format_looks_at_the_first_bytes(data, expected):
     assert images.sniff_format(data) == expected
+
+
+# --- How many images are decoded at once ---------------------------------------------------------
+
+SMALL_POLICY = SizePolicy(100)
+
+
+def test_the_number_of_decodes_at_once_follows_the_cores_unless_set(settings, monkeypatch):
+    settings.FOXWEB_MAX_DECODES = 0
+    monkeypatch.setattr(images, "_cpu_count", lambda: 2)
+    assert images.max_decodes() == 2
+    monkeypatch.setattr(images, "_cpu_count", lambda: 64)
+    assert images.max_decodes() == images.MAX_WORKERS  # more would trade memory for little speed
+    settings.FOXWEB_MAX_DECODES = 6
+    assert images.max_decodes() == 6
+
+
+def test_an_image_waits_for_a_slot_then_is_told_foxweb_is_busy(settings):
+    settings.FOXWEB_MAX_DECODES = 1
+    settings.FOXWEB_DECODE_WAIT_SECONDS = 0
+    png = factory.encode(factory.photo(40, 30), "PNG")
+    with images.decode_slot(), pytest.raises(ImageError) as refused:  # someone else is decoding
+        prepare_image(png, SMALL_POLICY)
+    assert refused.value.user_message == "FoxWeb is busy preparing other images, try again in a moment."
+    assert prepare_image(png, SMALL_POLICY).width == 40  # the slot is free again
+
+
+def test_no_more_than_the_limit_are_decoded_at_once(settings, monkeypatch):
+    settings.FOXWEB_MAX_DECODES = 2
+    settings.FOXWEB_DECODE_WAIT_SECONDS = 0
+    inside = threading.Semaphore(0)
+    gate = threading.Event()
+    real_decode = images._decode
+
+    def held_decode(*args, **kwargs):
+        inside.release()
+        assert gate.wait(5)
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(images, "_decode", held_decode)
+    png = factory.encode(factory.photo(40, 30), "PNG")
+    results = []
+    workers = [threading.Thread(target=lambda: results.append(prepare_image(png, SMALL_POLICY))) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    assert inside.acquire(timeout=5) and inside.acquire(timeout=5)  # two images are being decoded
+    with pytest.raises(ImageError, match="busy"):
+        prepare_image(png, SMALL_POLICY)  # a third has to wait (here: not at all) and is turned away
+    gate.set()
+    for worker in workers:
+        worker.join(5)
+    assert [result.width for result in results] == [40, 40]
+    monkeypatch.setattr(images, "_decode", real_decode)
+    assert prepare_image(png, SMALL_POLICY).width == 40
+
+
+def test_a_damaged_image_gives_its_slot_back(settings):
+    settings.FOXWEB_MAX_DECODES = 1
+    settings.FOXWEB_DECODE_WAIT_SECONDS = 0
+    png = factory.encode(factory.photo(40, 30), "PNG")
+    with pytest.raises(ImageError, match="damaged or incomplete"):
+        prepare_image(png[: len(png) // 2], SMALL_POLICY)
+    assert prepare_image(png, SMALL_POLICY).width == 40

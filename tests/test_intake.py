@@ -293,7 +293,7 @@ def test_an_image_with_too_many_pixels_is_refused_from_its_header():
     with read_zip(make_zip({"huge.png": factory.png_header_only(20_000, 20_000), "a.jpg": JPEG})) as result:
         assert [item.name for item in result.items] == ["a.jpg"]
         assert messages(result.problems) == [
-            "huge.png: The image has too many pixels: FoxWeb accepts up to 60 megapixels."
+            "huge.png: The image has too many pixels: FoxWeb accepts up to 60 million pixels (about 9500 × 6300)."
         ]
 
 

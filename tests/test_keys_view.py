@@ -33,14 +33,26 @@ def describe_with(client, key_value, **extra):
 def test_a_personal_key_is_tested_encrypted_and_shown_masked(client, alice):
     client.force_login(alice)
     response = add_key(client)
-    assert response["Location"] == "/keys/"
     key = ApiKey.objects.get()
+    assert response["Location"] == f"/keys/#key-{key.pk}"  # the page opens at the new key
     assert (key.owner, key.team, key.status, key.last_four) == (alice, None, "ok", TEST_KEY[-4:])
     assert TEST_KEY not in key.encrypted
     assert key.secret() == TEST_KEY
     page = client.get("/keys/").content.decode()
     assert f"sk-…{TEST_KEY[-4:]}" in page
     assert "Marketing budget" in page
+
+
+def test_the_saved_message_is_shown_in_the_new_keys_card(client, alice):
+    client.force_login(alice)
+    ApiKey.store(name="Another", secret="sk-other-key-1234", owner=alice)
+    add_key(client)
+    page = client.get("/keys/").content.decode()
+    key = ApiKey.objects.get(name="Marketing budget")
+    card = page[page.index(f'id="key-{key.pk}"') :]
+    card = card[: card.index("</li>")]
+    assert "Key “Marketing budget”" in card and "saved." in card
+    assert page.count("saved.") == 1  # not also at the top of the page
 
 
 def test_the_database_alone_reveals_nothing(client, alice):
@@ -392,3 +404,23 @@ def test_keys_saved_before_encryption_keys_were_configured_still_open(settings, 
     call_command("rotate_api_keys")
     key.refresh_from_db()
     assert key.secret() == TEST_KEY
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "", "secret": TEST_KEY, "holder": "personal"},
+        {"name": "Marketing budget", "secret": TEST_KEY, "holder": "team:999999"},
+        {"name": "Marketing budget", "secret": TEST_KEY},
+    ],
+)
+def test_it_asks_foxapi_about_a_key_only_when_the_rest_of_the_form_is_valid(client, alice, monkeypatch, data):
+    calls = []
+    monkeypatch.setattr(foxapi.FoxAPIClient, "check_key", lambda self, key: calls.append(key) or True)
+    client.force_login(alice)
+    response = client.post("/keys/", data)
+    assert response.status_code == 200  # the form again, with its mistakes
+    assert calls == []
+    assert not ApiKey.objects.exists()
+    add_key(client)
+    assert len(calls) == 1

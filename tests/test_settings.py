@@ -99,3 +99,44 @@ def test_a_bad_value_names_the_variable():
     result = load_settings(FOXAPI_TIMEOUT="soon")
     assert result.returncode != 0
     assert "FOXAPI_TIMEOUT must be a number" in result.stderr
+
+
+def production_env(**extra) -> dict:
+    """The documented production settings, with real-looking secrets."""
+    from cryptography.fernet import Fernet
+
+    return {
+        "DEBUG": "false",
+        "SECRET_KEY": "k7#Qp2!vX9@mR4$tZ8^wL1&nB6*yH3(cF5)dJ0-sG_eU+aT7%oI2~pK9=",
+        "ALLOWED_HOSTS": "fox.example",
+        "FOXWEB_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        **extra,
+    }
+
+
+def deploy_check(env: dict) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("FOXWEB_", "FOXAPI_", "SECURE_"))}
+    for key in ("SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        clean.pop(key, None)  # the browser tests set the last one for Playwright, in the same process
+    clean.update(env)
+    command = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+    return subprocess.run(command, cwd=ROOT, env=clean, capture_output=True, text=True)
+
+
+def test_the_deploy_checks_pass_under_the_documented_production_settings():
+    result = deploy_check(production_env())
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNINGS" not in result.stderr
+
+
+def test_hsts_and_the_https_redirect_are_set_from_the_environment():
+    result = deploy_check(production_env(SECURE_HSTS_SECONDS="0", SECURE_SSL_REDIRECT="false"))
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr  # no HSTS
+    assert "security.W008" in result.stderr  # no redirect to HTTPS
+
+
+def test_the_csrf_cookie_is_out_of_reach_of_scripts(client, alice):
+    response = client.get("/login/")
+    assert response.cookies["csrftoken"]["httponly"] is True

@@ -88,3 +88,17 @@ def test_an_htmx_poll_after_the_session_ended_sends_the_page_to_login(client, al
     )
     assert response.status_code == 200
     assert response["HX-Redirect"] == "/login/?next=/tasks/1/"
+
+
+def test_a_weak_password_is_explained_under_password_not_its_confirmation(client):
+    response = client.post("/setup/", {"username": "ada", "password1": "12345678", "password2": "12345678"})
+    page = response.content.decode()
+    assert '<div class="error" id="id_password1_error"><p>This password is too common.' in page
+    assert 'id="id_password2_error"' not in page
+    assert not get_user_model().objects.exists()
+
+
+def test_the_first_run_page_says_how_colleagues_join(client):
+    page = client.get("/setup/").content.decode()
+    assert "add colleagues later" not in page
+    assert "invitation link" in page

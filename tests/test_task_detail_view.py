@@ -20,7 +20,7 @@ def test_it_shows_the_answer_images_sizes_and_usage(alice_client, alice):
     page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
     assert "Simulated answer from the FoxWeb sandbox" in page
     assert "Original: 60 × 40 PNG" in page
-    assert "Sent: 60 × 40 JPEG" in page or "Sent: 60 × 40 PNG" in page
+    assert "Sent to the model: 60 × 40 drawing, " in page  # a flat colour is line art: PNG, said in words
     assert f"/images/{task.images.first().pk}/thumbnail/" in page
     assert str(task.total_tokens) in page
     assert "The model&#x27;s reasoning" in page or "The model's reasoning" in page
@@ -48,7 +48,7 @@ def test_a_running_task_refreshes_itself_without_javascript(alice_client, alice,
     task = make_task(alice)
     page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
     assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
-    assert 'aria-valuenow="0"' in page
+    assert '<progress class="progress" aria-label="Progress" max="100" value="0">' in page
 
 
 def test_images_are_served_only_to_those_who_may_see_the_task(client, alice, bob):
@@ -74,3 +74,30 @@ def test_images_are_served_only_to_those_who_may_see_the_task(client, alice, bob
 def test_unknown_ids_are_404(alice_client):
     assert alice_client.get("/tasks/999999/").status_code == 404
     assert alice_client.get("/images/999999/").status_code == 404
+
+
+def test_it_is_headed_by_its_images_with_the_prompt_below(alice_client, alice):
+    task = make_task(alice, image_count=4, prompt="Write alt text for the shop.")
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert '<h1 class="task-title">image-0.png + 3 more</h1>' in page
+    assert '<p class="task-prompt">Write alt text for the shop.</p>' in page
+    assert "<title>image-0.png + 3 more · FoxWeb</title>" in page
+
+
+def test_a_title_names_the_first_image_and_counts_the_rest(alice):
+    assert make_task(alice, submit=False, image_count=1).title == "image-0.png"
+    assert make_task(alice, submit=False, image_count=2).title == "image-0.png + 1 more"
+    bare = make_task(alice, submit=False, image_count=0)
+    assert bare.title == f"Description {bare.pk}"
+
+
+def test_technical_words_are_folded_away_for_those_who_want_them(alice_client, alice):
+    task = make_task(alice, temperature=0.7, max_tokens=1024)
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    folded = page[page.index('<details class="tech"><summary>Cost in tokens</summary>') :]
+    assert f"{task.total_tokens} tokens, the unit FoxAPI charges in: {task.prompt_tokens} to read" in folded
+    assert "<dt>Tokens</dt>" not in page
+    settings = page[page.index("<summary>Advanced settings</summary>") :]
+    assert "1024 tokens (about 770 words)" in settings
+    assert "<dt>Temperature</dt><dd>0.7</dd>" in settings
+    assert page.index("<dt>Temperature</dt>") > page.index("<summary>Advanced settings</summary>")

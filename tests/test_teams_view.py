@@ -71,6 +71,16 @@ def test_a_newcomer_creates_an_account_from_the_link(client, alice, team, django
     assert client.get(f"/teams/{team.pk}/").status_code == 200
 
 
+def test_a_newcomers_weak_password_is_explained_under_password(client, alice, team):
+    invitation = Invitation.issue(team, alice)
+    response = client.post(
+        f"/invitations/{invitation.token}/", {"username": "dave", "password1": "12345678", "password2": "12345678"}
+    )
+    page = response.content.decode()
+    assert 'id="id_password1_error"><p>This password is too common.' in page
+    assert 'id="id_password2_error"' not in page
+
+
 def test_an_invitation_works_once(client, alice, carol, django_user_model, team):
     invitation = Invitation.issue(team, alice)
     client.force_login(carol)

@@ -7,11 +7,15 @@ the connection then goes to the checked address itself, so DNS cannot change in 
 are followed by hand and checked the same way. No cookies, no proxies from the environment.
 
 Against slow or huge responses: the body is streamed with a byte cap (the upload limit) and the
-whole fetch has one wall-clock deadline, not only per-read timeouts. Whether the body is an image
-is decided by its first bytes, never by Content-Type.
+whole fetch has one wall-clock deadline, not only per-read timeouts: every socket operation
+(connect, TLS handshake, each read and write, headers included) waits at most until that deadline,
+so a server that trickles its answer a line at a time is cut off there and the connection closed.
+The fetch runs in the caller's thread, so nothing is left running after it returns; only a DNS
+lookup, which the system resolver cannot be told to abandon, runs in a helper thread. Whether the
+body is an image is decided by its first bytes, never by Content-Type.
 
 ``FOXWEB_ALLOW_PRIVATE_URLS`` (tests and local demos only; production refuses it) skips the address
-and port checks.
+checks; ``FOXWEB_FETCH_ALLOWED_PORTS`` is the port rule either way.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import posixpath
 import re
 import socket
 import ssl
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -106,26 +110,18 @@ def is_public_address(address: IPAddress) -> bool:
 
 
 def fetch_image(url: str) -> FetchedImage:
-    """Fetch one image URL safely within FOXWEB_FETCH_TIMEOUT seconds; raises FetchError."""
-    timeout = float(settings.FOXWEB_FETCH_TIMEOUT)
-    deadline = time.monotonic() + timeout
-    # The work runs in its own thread so the caller gets an answer at the deadline even if a
-    # single read or DNS lookup is still blocked; that thread then gives up on its next step.
-    cancelled = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foxweb-fetch")
-    future = pool.submit(_fetch, url, deadline, cancelled, _limits())
+    """Fetch one image URL safely within FOXWEB_FETCH_TIMEOUT seconds; raises FetchError.
+
+    The deadline covers everything, headers included, and the connection is closed when it passes.
+    """
+    deadline = time.monotonic() + float(settings.FOXWEB_FETCH_TIMEOUT)
     try:
-        return future.result(timeout=timeout + 0.5)
-    except FutureTimeout:
-        cancelled.set()
-        raise FetchError(TOO_SLOW) from None
+        return _fetch(url, deadline, _limits())
     except FetchError:
         raise
     except Exception as error:  # a bug must not become a server error on a form
         logger.exception("fetching %s failed", url)
         raise FetchError("FoxWeb could not fetch this address.") from error
-    finally:
-        pool.shutdown(wait=False)
 
 
 def fetch_images(urls: list[str]) -> list[FetchedImage | FetchError]:
@@ -199,10 +195,10 @@ def _check_url(url: str, limits: _Limits) -> str:
         port = DEFAULT_PORTS[scheme] if parts.port is None else parts.port
     except ValueError:
         raise FetchError("The port number in this address is not valid.") from None
+    if port not in limits.allowed_ports:
+        ports = " and ".join(str(number) for number in limits.allowed_ports)
+        raise FetchError(f"FoxWeb only fetches from the standard web ports ({ports}).")
     if not limits.allow_private:
-        if port not in limits.allowed_ports:
-            ports = " and ".join(str(number) for number in limits.allowed_ports)
-            raise FetchError(f"FoxWeb only fetches from the standard web ports ({ports}).")
         if host == "localhost" or host.endswith(".localhost"):
             raise FetchError(INSIDE)
         literal = _ip_literal(host)
@@ -261,10 +257,10 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return None
 
 
-def _fetch(url: str, deadline: float, cancelled: threading.Event, limits: _Limits) -> FetchedImage:
+def _fetch(url: str, deadline: float, limits: _Limits) -> FetchedImage:
     current = _check_url(url, limits)
     for _hop in range(limits.max_redirects + 1):
-        result = _fetch_one(current, deadline, cancelled, limits)
+        result = _fetch_one(current, deadline, limits)
         if isinstance(result, bytes):
             return _fetched(url, current, result)
         current = _check_url(urljoin(current, result.location), limits)  # every hop is checked again
@@ -276,14 +272,14 @@ class _Redirect:
     location: str
 
 
-def _fetch_one(url: str, deadline: float, cancelled: threading.Event, limits: _Limits) -> bytes | _Redirect:
+def _fetch_one(url: str, deadline: float, limits: _Limits) -> bytes | _Redirect:
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = DEFAULT_PORTS[parts.scheme] if parts.port is None else parts.port
     addresses = _addresses_for(host, port, limits, deadline)
     for position, address in enumerate(addresses):
         try:
-            return _request(url, address, deadline, cancelled, limits)
+            return _request(url, address, deadline, limits)
         except httpx.ConnectError as error:
             if _is_certificate_error(error):
                 raise FetchError("The server's security certificate could not be verified.") from None
@@ -342,20 +338,75 @@ def connection_request(client: httpx.Client, url: str, address: IPAddress) -> ht
     return client.build_request("GET", target, headers=headers, extensions=extensions)
 
 
-def _request(
-    url: str, address: IPAddress, deadline: float, cancelled: threading.Event, limits: _Limits
-) -> bytes | _Redirect:
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every wait ends by the deadline: a server sending a byte a second makes
+    each read succeed, so per-read timeouts alone would never fire."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float):
+        self._stream = stream
+        self._deadline = deadline
+
+    def _timeout(self, timeout: float | None, error: type[Exception]) -> float:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise error("the fetch deadline has passed")
+        return remaining if timeout is None else min(timeout, remaining)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._timeout(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._timeout(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, self._timeout(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(tls, self._deadline)
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    """httpcore's sockets, with the fetch's deadline on connecting and on every later wait."""
+
+    def __init__(self, deadline: float):
+        self._deadline = deadline
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise httpcore.ConnectTimeout("the fetch deadline has passed")
+        timeout = remaining if timeout is None else min(timeout, remaining)
+        stream = super().connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+
+def _transport(deadline: float) -> httpx.HTTPTransport:
+    """httpx's transport over connections bounded by ``deadline``.
+
+    httpx does not take a network backend, so its connection pool is replaced by an identical one
+    that has it (httpx is pinned; tests/test_fetch.py fails if this stops working).
+    """
+    transport = httpx.HTTPTransport(verify=_tls_context(), trust_env=False)
+    transport._pool = httpcore.ConnectionPool(ssl_context=_tls_context(), network_backend=_DeadlineBackend(deadline))
+    return transport
+
+
+def _request(url: str, address: IPAddress, deadline: float, limits: _Limits) -> bytes | _Redirect:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise FetchError(TOO_SLOW)
     # A fresh client per hop: no cookies carried from one hop to the next, no proxies from the environment.
     with httpx.Client(
-        trust_env=False, follow_redirects=False, timeout=httpx.Timeout(remaining), verify=_tls_context()
+        transport=_transport(deadline), trust_env=False, follow_redirects=False, timeout=httpx.Timeout(remaining)
     ) as client:
         try:
             response = client.send(connection_request(client, url, address), stream=True)
             try:
-                return _read(response, deadline, cancelled, limits)
+                return _read(response, deadline, limits)
             finally:
                 response.close()
         except httpx.TimeoutException:
@@ -373,7 +424,7 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def _read(response: httpx.Response, deadline: float, cancelled: threading.Event, limits: _Limits) -> bytes | _Redirect:
+def _read(response: httpx.Response, deadline: float, limits: _Limits) -> bytes | _Redirect:
     if response.status_code in REDIRECT_STATUSES:
         location = response.headers.get("location", "").strip()
         if not location:
@@ -396,7 +447,7 @@ def _read(response: httpx.Response, deadline: float, cancelled: threading.Event,
             if images.sniff_format(bytes(body[:SNIFF_BYTES])) is None:
                 raise FetchError(_not_an_image(body))  # an HTML page, say: stop at the first bytes
             sniffed = True
-        if time.monotonic() > deadline or cancelled.is_set():
+        if time.monotonic() > deadline:
             raise FetchError(TOO_SLOW)
     if images.sniff_format(bytes(body[:SNIFF_BYTES])) is None:
         raise FetchError(_not_an_image(body))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
 
-from vision import fetch, foxapi, images, keyvault
-from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, Task, Team, Upload
-from vision.services import DescribeOptions
+from vision import alttext, catalog, fetch, foxapi, images, intake, keyvault
+from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, ReviewState, Task, Team, Upload
+from vision.services import BatchRow, DescribeOptions, name_from_url
 
 PRESETS = {
     "one-sentence": ("One sentence", "Describe this image in one sentence."),
@@ -33,16 +33,60 @@ PRESETS = {
     ),
 }
 DEFAULT_PRESET = "detailed"
-DEFAULT_MAX_TOKENS = 1024
+ALT_TEXT_PRESET = "alt-text"
+# Presets that are about one image each: with several images, one description each is the default.
+PER_IMAGE_PRESETS = {"alt-text", "product", "extract-text"}
+TOGETHER, EACH = "together", "each"
+ONE_EACH_ONLY = "ZIP files and lists are described one image at a time: choose “One description for each image”."
 
 
-def model_choices() -> list[tuple[str, str]]:
-    return [(name, info["label"]) for name, info in settings.FOXWEB_MODELS.items()]
+def default_language(user, profile) -> str:
+    """The language of new alt text: the person's default, else their first team's, else English."""
+    if profile.default_language:
+        return profile.default_language
+    team = Team.objects.filter(memberships__user=user).exclude(default_language="").first()
+    return team.default_language if team else alttext.DEFAULT_LANGUAGE
 
 
-def max_images_for(model: str) -> int:
-    info = settings.FOXWEB_MODELS.get(model, {})
-    return min(info.get("max_images", 1), settings.FOXWEB_MAX_IMAGES_PER_TASK)
+# FoxWeb always sends a longest-answer limit (Claude models require one, and it bounds the cost of the
+# others), at least the largest minimum of any model in the catalogue, so switching models never
+# makes the number invalid.
+MAX_TOKENS_FLOOR = catalog.max_tokens_floor()
+
+
+def _plural(count: int, word: str, words: str) -> str:
+    return f"{count} {word if count == 1 else words}"
+
+
+def image_count(ready: int, uploading: int, addresses: int, model: str, each: bool = False) -> tuple[str, bool]:
+    """What the describe form says under its images, and whether there are more than can be taken.
+
+    static/js/foxweb.js (updateCount) writes the same sentences as images come and go.
+    """
+    total = ready + uploading + addresses
+    if not total:
+        return "", False
+    parts = [_plural(ready, "image", "images") + " ready"]
+    if uploading:
+        parts.append(f"{uploading} uploading")
+    if addresses:
+        parts.append(_plural(addresses, "address", "addresses") + " to fetch")
+    text = ", ".join(parts) + "."
+    if each:
+        limit = settings.FOXWEB_MAX_IMAGES_PER_BATCH
+        if total <= limit:
+            return f"{text} One description for each image (up to {limit}).", False
+        return f"{text} A batch takes up to {limit} images: remove {total - limit}.", True
+    if model not in catalog.MODELS:
+        return text, False
+    label, limit = catalog.label(model), catalog.max_images(model)
+    takes = "one image" if limit == 1 else f"up to {limit} images"
+    if total <= limit:
+        return f"{text} {label} takes {takes} per description.", False
+    return (
+        f"{text} {label} takes {takes} per description: remove {total - limit}, "
+        "or choose one description for each image."
+    ), True
 
 
 def key_choices(user) -> list[tuple[str, str]]:
@@ -97,13 +141,56 @@ class DescribeForm(forms.Form):
         help_text="One per line, starting with http:// or https://.",
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://example.com/photo.jpg", "spellcheck": "false"}),
     )
+    zip_file = forms.FileField(
+        required=False,
+        label="A ZIP file of images",
+        help_text="Folders inside are fine; each image is described on its own.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    url_file = forms.FileField(
+        required=False,
+        label="A list of image addresses (CSV)",
+        help_text="A column of addresses; optional columns id or sku, filename, context and language.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv,text/plain"}),
+    )
+    mode = forms.ChoiceField(
+        label="How to describe them",
+        required=False,
+        choices=[(TOGETHER, "One description of all these images together"), (EACH, "One description for each image")],
+        widget=forms.RadioSelect,
+    )
+    preset = forms.CharField(required=False, widget=forms.HiddenInput)
+    purpose = forms.ChoiceField(
+        label=alttext.QUESTION,
+        required=False,
+        choices=alttext.purpose_choices,
+        initial=alttext.DEFAULT_PURPOSE,
+        widget=forms.RadioSelect,
+    )
+    purpose_detail = forms.CharField(
+        label=alttext.purposes.ACTION_FIELD.label,
+        help_text=alttext.purposes.ACTION_FIELD.help,
+        required=False,
+        max_length=alttext.purposes.ACTION_FIELD.max_length,
+    )
+    context = forms.CharField(
+        label="Text from the page or about the product (optional)",
+        required=False,
+        max_length=5_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Helps the model say what matters here. It is sent as background, never as instructions.",
+    )
+    keywords = forms.CharField(label="Keywords to use (optional)", required=False, max_length=500)
+    audience = forms.CharField(label="Who reads the page (optional)", required=False, max_length=200)
+    language = forms.ChoiceField(label="Language of the alt text", required=False, choices=alttext.language_choices)
     model = forms.ChoiceField(
         label="Model",
-        choices=model_choices,
+        choices=catalog.choices,
         error_messages={"required": "Pick a model.", "invalid_choice": "Pick one of the models listed."},
     )
     prompt = forms.CharField(
         label="What should the model do?",
+        required=False,
         max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 3}),
         initial=PRESETS[DEFAULT_PRESET][1],
@@ -121,14 +208,14 @@ class DescribeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     max_tokens = forms.IntegerField(
-        label="Longest answer (tokens)",
-        min_value=16,
+        label="Longest answer",
+        min_value=MAX_TOKENS_FLOOR,
         max_value=64_000,
-        initial=DEFAULT_MAX_TOKENS,
-        help_text="About ¾ of a word per token. At least 16.",
+        initial=catalog.DEFAULT_MAX_TOKENS,
+        help_text=f"Counted in tokens, about ¾ of a word each: 1024 is about 750 words. At least {MAX_TOKENS_FLOOR}.",
         error_messages={
-            "required": "Give a longest answer of at least 16 tokens.",
-            "min_value": "Give a longest answer of at least 16 tokens.",
+            "required": f"Give a longest answer of at least {MAX_TOKENS_FLOOR} tokens.",
+            "min_value": f"Give a longest answer of at least {MAX_TOKENS_FLOOR} tokens.",
             "max_value": "The longest answer can be at most 64,000 tokens.",
             "invalid": "Give the longest answer as a whole number of tokens, e.g. 1024.",
         },
@@ -181,12 +268,43 @@ class DescribeForm(forms.Form):
         )
         if profile.default_preset in PRESETS:
             self.fields["prompt"].initial = PRESETS[profile.default_preset][1]
+            self.fields["preset"].initial = profile.default_preset
+        self.fields["language"].initial = default_language(user, profile)
         self.new_uploads: list[Upload] = []
+        self.zip_intake: intake.ZipIntake | None = None
+        self.url_rows: list[intake.UrlRow] = []
+        self.intake_problems: list[str] = []
+
+    # Which kind of description ----------------------------------------------------------------
+
+    def chosen_preset(self) -> str:
+        value = (self.data.get("preset") if self.is_bound else self.fields["preset"].initial) or ""
+        return value if value in PRESETS else ""
+
+    @property
+    def is_alt_text(self) -> bool:
+        return self.chosen_preset() == ALT_TEXT_PRESET
+
+    def chosen_mode(self) -> str:
+        """What was chosen, else the default: one each for several images with a per-image preset."""
+        value = self.data.get("mode") if self.is_bound else None
+        if value in (TOGETHER, EACH):
+            return value
+        if self.is_bound and (self.files.get("zip_file") or self.files.get("url_file")):
+            return EACH
+        several = self._given_count() > 1 if self.is_bound else len(self.initial.get("uploads") or []) > 1
+        return EACH if several and self.chosen_preset() in PER_IMAGE_PRESETS else TOGETHER
+
+    @property
+    def is_batch(self) -> bool:
+        return self.chosen_mode() == EACH
 
     def image_limit(self) -> int:
-        """How many images the chosen model takes in one description (read before anything is decoded)."""
+        """How many images may be given: the model's limit for one description, the batch limit for one each."""
+        if self.is_batch:
+            return settings.FOXWEB_MAX_IMAGES_PER_BATCH
         model = self.data.get("model") if self.is_bound else None
-        return max_images_for(model) if model in settings.FOXWEB_MODELS else settings.FOXWEB_MAX_IMAGES_PER_TASK
+        return catalog.max_images(model) if model in catalog.MODELS else settings.FOXWEB_MAX_IMAGES_PER_TASK
 
     def _given_count(self) -> int:
         """Images given in this request, counted from the raw request: no file is read to count them."""
@@ -220,18 +338,85 @@ class DescribeForm(forms.Form):
         return []
 
     def too_many_message(self, count: int, limit: int) -> str:
-        model = self.data.get("model", "")
-        label = settings.FOXWEB_MODELS.get(model, {}).get("label", "This model")
-        noun = "image" if limit == 1 else "images"
         extra = count - limit
+        remove = f"Remove {extra} {'image' if extra == 1 else 'images'}"
+        if self.is_batch:
+            return f"A batch takes at most {limit} images; you gave {count}. {remove}, or make two batches."
+        model = self.data.get("model", "")
+        label = catalog.label(model) if model in catalog.MODELS else "This model"
+        noun = "image" if limit == 1 else "images"
         return (
             f"{label} takes at most {limit} {noun} per description; you gave {count}. "
-            f"Remove {extra} {'image' if extra == 1 else 'images'}."
+            f"{remove}, or choose “One description for each image”."
         )
 
+    def clean_zip_file(self):
+        """The ZIP's images are listed and checked from their headers; the worker decodes them later."""
+        upload = self.cleaned_data.get("zip_file")
+        if not upload:
+            return None
+        if not self.is_batch:
+            raise forms.ValidationError(ONE_EACH_ONLY)
+        try:
+            self.zip_intake = intake.read_zip(upload)
+        except intake.IntakeError as error:
+            raise forms.ValidationError(f"{upload.name}: {error.user_message}") from None
+        self.intake_problems += [str(problem) for problem in self.zip_intake.problems]
+        return upload
+
+    def clean_url_file(self):
+        upload = self.cleaned_data.get("url_file")
+        if not upload:
+            return None
+        if not self.is_batch:
+            raise forms.ValidationError(ONE_EACH_ONLY)
+        try:
+            found = intake.read_url_list(upload.read(settings.FOXWEB_MAX_LIST_BYTES + 1))
+        except intake.IntakeError as error:
+            raise forms.ValidationError(f"{upload.name}: {error.user_message}") from None
+        self.url_rows += found.rows
+        self.intake_problems += [f"{upload.name}, {problem}" for problem in found.problems]
+        return upload
+
+    def close(self) -> None:
+        if self.zip_intake is not None:
+            self.zip_intake.close()
+
+    def clean_purpose_detail(self) -> str:
+        value = self.cleaned_data.get("purpose_detail", "").strip()
+        if self.is_alt_text and self.data.get("purpose") == alttext.LINK and not value:
+            raise forms.ValidationError("Say where the link goes or what the button does, in a few words.")
+        return value
+
+    def clean_prompt(self) -> str:
+        prompt = self.cleaned_data.get("prompt", "").strip()
+        if self.is_alt_text:
+            return prompt or PRESETS[ALT_TEXT_PRESET][1]  # the purpose decides what is asked
+        if not prompt:
+            raise forms.ValidationError(self.fields["prompt"].error_messages["required"])
+        return prompt
+
+    def clean_purpose(self) -> str:
+        return (self.cleaned_data.get("purpose") or alttext.DEFAULT_PURPOSE) if self.is_alt_text else ""
+
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or alttext.DEFAULT_LANGUAGE
+
     def clean_urls(self) -> list[str]:
-        """Addresses are checked here (form, scheme, private networks); the worker fetches them."""
-        lines = [line.strip() for line in self.cleaned_data["urls"].splitlines() if line.strip()]
+        """Addresses are checked here (form, scheme, private networks); the worker fetches them.
+
+        For one description each, the box also takes a pasted CSV with the columns of a list file.
+        """
+        text = self.cleaned_data["urls"]
+        if self.is_batch and text.strip():
+            try:
+                found = intake.read_url_list(text)
+            except intake.IntakeError as error:
+                raise forms.ValidationError(error.user_message) from None
+            self.url_rows += found.rows
+            self.intake_problems += [str(problem) for problem in found.problems]
+            return []
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
         problems, urls = [], []
         for line in lines:
             try:
@@ -241,6 +426,17 @@ class DescribeForm(forms.Form):
         if problems:
             raise forms.ValidationError(problems)
         return list(dict.fromkeys(urls))
+
+    def image_count(self, ready: int) -> tuple[str, bool]:
+        """The count shown under the images: `ready` staged uploads and the address lines, against the model's limit."""
+        if self.is_bound:
+            addresses = self.data.get("urls", "")
+            model = self.data.get("model", "")
+        else:
+            addresses = self.initial.get("urls", "")
+            model = self.initial.get("model") or self.fields["model"].initial
+        lines = [line for line in str(addresses or "").splitlines() if line.strip()]
+        return image_count(ready, 0, len(lines), model, each=self.is_batch)
 
     def staged_uploads(self) -> list[Upload]:
         """Every upload this form holds, old and new, to show and keep on a re-rendered form."""
@@ -258,12 +454,16 @@ class DescribeForm(forms.Form):
         data = super().clean()
         model = data.get("model")
         count = len(data.get("uploads") or []) + len(self.new_uploads) + len(data.get("urls") or [])
-        if "files" in self.errors or "urls" in self.errors:
+        count += len(self.url_rows) + (len(self.zip_intake.items) if self.zip_intake else 0)
+        if {"files", "urls", "zip_file", "url_file"} & set(self.errors):
             return data
         if count == 0:
-            self.add_error("files", "Add at least one image: pick a file, drop or paste one, or give its address.")
+            message = "Add at least one image: pick a file, drop or paste one, or give its address."
+            if self.intake_problems:
+                message = "None of the files or rows could be used: " + "; ".join(self.intake_problems[:5])
+            self.add_error("files", message)
         elif model:
-            limit = max_images_for(model)
+            limit = settings.FOXWEB_MAX_IMAGES_PER_BATCH if self.is_batch else catalog.max_images(model)
             if count > limit:
                 self.add_error("files", self.too_many_message(count, limit))
         if not self.errors:
@@ -290,6 +490,7 @@ class DescribeForm(forms.Form):
 
     def options(self) -> DescribeOptions:
         data = self.cleaned_data
+        alt = self.is_alt_text
         return DescribeOptions(
             model=data["model"],
             prompt=data["prompt"],
@@ -299,14 +500,48 @@ class DescribeForm(forms.Form):
             include_reasoning=data["include_reasoning"],
             high_detail=data["high_detail"],
             team=data["team"],
+            preset=self.chosen_preset(),
+            purpose=data["purpose"],
+            purpose_detail=data["purpose_detail"] if data["purpose"] == alttext.LINK else "",
+            context=data["context"] if alt else "",
+            keywords=data["keywords"] if alt else "",
+            audience=data["audience"] if alt else "",
+            language=data["language"] if alt else "",
             **self._paying_key(),
         )
 
     def all_uploads(self) -> list[Upload]:
         return list(self.cleaned_data.get("uploads") or []) + self.new_uploads
 
+    def batch_rows(self) -> list[BatchRow]:
+        """Every image of a batch, in order: staged uploads, then the ZIP's images, then the list's rows."""
+        rows = [BatchRow(name=upload.name, upload=upload) for upload in self.all_uploads()]
+        if self.zip_intake is not None:
+            rows += [BatchRow(name=item.name, zip_item=item) for item in self.zip_intake.items]
+        for row in self.url_rows:
+            language = alttext.normalise_language(row.language) or "" if row.language else ""
+            rows.append(
+                BatchRow(
+                    name=row.filename or name_from_url(row.url),
+                    url=row.url,
+                    external_id=row.id,
+                    context=row.context,
+                    language=language,
+                )
+            )
+        return rows
 
-class SetupForm(UserCreationForm):
+
+class WeakPasswordUnderPassword:
+    """Django reports a weak new password under its confirmation; people look for it under the password."""
+
+    FIRST_FIELD = {"password2": "password1", "new_password2": "new_password1"}
+
+    def validate_password_for_user(self, user, password_field_name="password2"):
+        super().validate_password_for_user(user, self.FIRST_FIELD.get(password_field_name, password_field_name))
+
+
+class SetupForm(WeakPasswordUnderPassword, UserCreationForm):
     """The first administrator account of a new installation."""
 
     class Meta(UserCreationForm.Meta):
@@ -343,12 +578,31 @@ class ShareForm(forms.ModelForm):
         self.fields["team"].empty_label = "Only me"
 
 
+class BatchShareForm(forms.Form):
+    """Who besides the owner may see a batch (and every description in it)."""
+
+    team = forms.ModelChoiceField(
+        label="Share with", queryset=Team.objects.none(), required=False, empty_label="Only me"
+    )
+
+    def __init__(self, owner, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams_of(owner)
+
+
 class TeamForm(forms.ModelForm):
     class Meta:
         model = Team
-        fields = ["name"]
-        labels = {"name": "Team name"}
+        fields = ["name", "default_language"]
+        labels = {"name": "Team name", "default_language": "Language of the team's alt text"}
         error_messages = {"name": {"required": "Give the team a name."}}
+
+    default_language = forms.ChoiceField(
+        label="Language of the team's alt text",
+        required=False,
+        choices=lambda: [("", "English, unless members choose another"), *alttext.language_choices()],
+        help_text="New alt text is written in this language unless a person or a batch asks for another.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -363,7 +617,7 @@ class TeamForm(forms.ModelForm):
         return name
 
 
-class JoinForm(UserCreationForm):
+class JoinForm(WeakPasswordUnderPassword, UserCreationForm):
     """A new account, made from a team invitation."""
 
     class Meta(UserCreationForm.Meta):
@@ -379,6 +633,11 @@ class HistoryFilterForm(forms.Form):
     model = forms.ChoiceField(label="Model", required=False)
     team = forms.ModelChoiceField(label="Team", required=False, queryset=Team.objects.none(), empty_label="Any team")
     owner = forms.ChoiceField(label="Owner", required=False)
+    review = forms.ChoiceField(
+        label="Review",
+        required=False,
+        choices=[("", "Any review state"), ("needs", "Needs review"), *ReviewState.choices],
+    )
     since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -386,7 +645,7 @@ class HistoryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["team"].queryset = teams_of(user)
-        self.fields["model"].choices = [("", "Any model"), *model_choices()]
+        self.fields["model"].choices = [("", "Any model"), *catalog.choices()]
         colleagues = (
             get_user_model()
             .objects.filter(memberships__team__memberships__user=user)
@@ -406,6 +665,10 @@ class HistoryFilterForm(forms.Form):
             tasks = tasks.search(data["q"])
         if data.get("status"):
             tasks = tasks.filter(status=data["status"])
+        if data.get("review") == "needs":
+            tasks = tasks.filter(status=Task.Status.COMPLETED, review_state=ReviewState.SUGGESTED).exclude(purpose="")
+        elif data.get("review"):
+            tasks = tasks.filter(status=Task.Status.COMPLETED, review_state=data["review"])
         if data.get("model"):
             tasks = tasks.filter(model=data["model"])
         if data.get("team"):
@@ -423,6 +686,12 @@ class HistoryFilterForm(forms.Form):
         return tasks
 
     @property
+    def looks_inside_batches(self) -> bool:
+        """Searching, or filtering by a row's state, lists the rows of batches one by one."""
+        data = getattr(self, "cleaned_data", {})
+        return bool(data.get("q") or data.get("status") or data.get("review"))
+
+    @property
     def is_filtered(self) -> bool:
         return any(self.data.get(name) for name in self.fields)
 
@@ -435,7 +704,7 @@ class HistoryFilterForm(forms.Form):
 class PreferencesForm(forms.ModelForm):
     class Meta:
         model = Profile
-        fields = ["default_model", "default_preset", "default_team"]
+        fields = ["default_model", "default_preset", "default_team", "default_language"]
         labels = {
             "default_model": "Model",
             "default_preset": "Prompt",
@@ -444,15 +713,24 @@ class PreferencesForm(forms.ModelForm):
 
     default_model = forms.ChoiceField(label="Model", required=False)
     default_preset = forms.ChoiceField(label="Prompt", required=False)
+    default_language = forms.ChoiceField(
+        label="Language of alt text",
+        required=False,
+        choices=lambda: [("", "My team's language, else English"), *alttext.language_choices()],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["default_model"].choices = [("", "FoxWeb's default"), *model_choices()]
+        self.fields["default_model"].choices = [("", "FoxWeb's default"), *catalog.choices()]
         self.fields["default_preset"].choices = [("", "FoxWeb's default")] + [
             (key, label) for key, (label, _) in PRESETS.items()
         ]
         self.fields["default_team"].queryset = teams_of(self.instance.user)
         self.fields["default_team"].empty_label = "Only me"
+
+
+class ChangePasswordForm(WeakPasswordUnderPassword, PasswordChangeForm):
+    pass
 
 
 class ConfirmPasswordForm(forms.Form):
@@ -516,7 +794,7 @@ class ApiKeyForm(forms.Form):
             twin = self._already_saved(data["secret"])
             if twin:
                 self.add_error("secret", f"This key is already saved as “{twin.name}”.")
-            else:
+            elif not self.errors:  # a call to FoxAPI only for a form that is otherwise ready to save
                 self._test_with_foxapi(data["secret"])
         return data
 

@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from vision import debug
+
 log = logging.getLogger(__name__)
 
 SANDBOX = "sandbox"
@@ -474,6 +476,7 @@ class FoxAPIClient:
                 status=401,
                 type="authentication_error",
             )
+        debug.remember_secret(api_key)  # whatever its shape, error pages and logs will hide it
         return {"Authorization": f"Bearer {api_key}"}
 
     def _send(

@@ -24,19 +24,28 @@ side. bench/intake.py measures all of this against a naive pipeline and pyvips.
 
 Limits (settings, read at call time): FOXWEB_MAX_UPLOAD_BYTES, FOXWEB_MAX_IMAGE_PIXELS (checked
 from the header, before decoding), FOXWEB_MAX_IMAGES_PER_TASK, FOXWEB_JPEG_QUALITY,
-FOXWEB_THUMBNAIL_SIZE; size policies per model in FOXWEB_IMAGE_POLICIES and FOXWEB_IMAGE_HIGH_DETAIL.
+FOXWEB_THUMBNAIL_SIZE. The size policy for each model comes from the model catalogue (vision/catalog.py).
+
+Memory: at most max_decodes() images are decoded at once in a process (FOXWEB_MAX_DECODES, by
+default one per core up to four); others wait up to FOXWEB_DECODE_WAIT_SECONDS for a slot, then
+get a plain "busy" ImageError. bench/memory.py measures a server under fifty huge uploads.
 """
 
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import logging
 import math
 import os
 import tempfile
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import IO
@@ -83,6 +92,9 @@ EXIF_ORIENTATION = 0x0112
 POLYGLOT_MARKERS = (b"%pdf-", b"<svg", b"<html", b"<script", b"<!doctype", b"<?xml")
 
 
+BUSY = "FoxWeb is busy preparing other images, try again in a moment."
+
+
 class ImageError(Exception):
     """An image FoxWeb cannot use; ``user_message`` says why in words safe to show to staff."""
 
@@ -93,10 +105,42 @@ class ImageError(Exception):
 
 @dataclass(frozen=True)
 class SizePolicy:
-    """How large an image a model gets: the longest edge and, if set, the pixel count."""
+    """How large an image a model gets, as data. Any of three limits, all of which the image must meet:
 
-    long_edge: int
+    - ``long_edge``: the longest side, in pixels;
+    - ``max_pixels``: width times height;
+    - ``max_patches`` squares of ``patch`` pixels that cover the image (``ceil(w / patch) * ceil(h / patch)``):
+      how models that cut images into patches or tiles count them (GPT-5's 32-px patches, Gemini's 768-px tiles).
+    """
+
+    long_edge: int | None = None
     max_pixels: int | None = None
+    patch: int | None = None
+    max_patches: int | None = None
+
+    def __post_init__(self):
+        for name in ("long_edge", "max_pixels", "patch", "max_patches"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        if (self.patch is None) != (self.max_patches is None):
+            raise ValueError("patch and max_patches go together: give both or neither")
+        if self.long_edge is None and self.max_pixels is None and self.max_patches is None:
+            raise ValueError("a size policy needs at least one limit: long_edge, max_pixels or patch and max_patches")
+
+    def patches(self, width: int, height: int) -> int:
+        """How many of this policy's patches cover an image of this size."""
+        if self.patch is None:
+            raise ValueError("this policy counts no patches")
+        return math.ceil(width / self.patch) * math.ceil(height / self.patch)
+
+    def fits(self, width: int, height: int) -> bool:
+        """Whether an image of this size is within every limit."""
+        return (
+            (self.long_edge is None or max(width, height) <= self.long_edge)
+            and (self.max_pixels is None or width * height <= self.max_pixels)
+            and (self.max_patches is None or self.patches(width, height) <= self.max_patches)
+        )
 
 
 @dataclass(frozen=True)
@@ -125,37 +169,47 @@ class PreparedImage:
         return len(self.data)
 
 
-def policy_for(model: str, *, high_detail: bool = False) -> SizePolicy:
-    """The size policy for a model: the longest matching prefix in FOXWEB_IMAGE_POLICIES, else "default".
-
-    High detail raises the limits to FOXWEB_IMAGE_HIGH_DETAIL, never lowers them.
-    """
-    policies = settings.FOXWEB_IMAGE_POLICIES
-    prefixes = [key for key in policies if key != "default" and model.startswith(key)]
-    chosen = policies[max(prefixes, key=len)] if prefixes else policies["default"]
-    policy = SizePolicy(int(chosen["long_edge"]), chosen.get("max_pixels"))
-    if not high_detail:
-        return policy
-    detail = settings.FOXWEB_IMAGE_HIGH_DETAIL
-    long_edge = max(policy.long_edge, int(detail["long_edge"]))
-    if policy.max_pixels is None or detail.get("max_pixels") is None:
-        return SizePolicy(long_edge, None)
-    return SizePolicy(long_edge, max(policy.max_pixels, int(detail["max_pixels"])))
-
-
 def target_size(size: tuple[int, int], policy: SizePolicy) -> tuple[int, int]:
     """The largest size within the policy with the same aspect ratio; never larger than ``size``."""
     width, height = size
-    scale = policy.long_edge / max(width, height)
+    scale = 1.0
+    if policy.long_edge:
+        scale = min(scale, policy.long_edge / max(width, height))
     if policy.max_pixels:
         scale = min(scale, math.sqrt(policy.max_pixels / (width * height)))
+    if policy.max_patches:
+        scale = _patch_scale(size, scale, policy)
     if scale >= 1:
         return size
-    new = (max(1, round(width * scale)), max(1, round(height * scale)))
+    new = _scaled(size, scale)
     if policy.max_pixels and new[0] * new[1] > policy.max_pixels:
         # Rounding up both sides can overshoot the pixel budget by a few hundred pixels.
         new = (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
-    return (min(new[0], policy.long_edge), min(new[1], policy.long_edge))
+    if policy.long_edge:
+        new = (min(new[0], policy.long_edge), min(new[1], policy.long_edge))
+    return new
+
+
+def _scaled(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    return (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+
+
+def _patch_scale(size: tuple[int, int], scale: float, policy: SizePolicy) -> float:
+    """The largest scale, at most ``scale``, whose rounded size is covered by at most max_patches patches.
+
+    The patch count only grows with the scale, one step each time a side passes a multiple of the patch
+    size; so the answer is ``scale`` itself or a scale that puts one side exactly on a patch boundary.
+    """
+
+    def covered(candidate: float) -> bool:
+        return policy.patches(*_scaled(size, candidate)) <= policy.max_patches
+
+    if covered(scale):
+        return scale
+    patch = policy.patch
+    boundaries = {patch * count / side for side in size for count in range(1, math.ceil(side * scale / patch) + 1)}
+    below = sorted((candidate for candidate in boundaries if candidate < scale), reverse=True)
+    return next((candidate for candidate in below if covered(candidate)), min(boundaries))
 
 
 def prepare_image(data: bytes, policy: SizePolicy) -> PreparedImage:
@@ -197,6 +251,50 @@ def prepare_images(items: list[bytes], policy: SizePolicy) -> list[PreparedImage
     # Pillow releases the GIL while decoding, resizing and encoding, so threads use every core.
     with ThreadPoolExecutor(max_workers=min(len(items), _cpu_count(), MAX_WORKERS)) as pool:
         return list(pool.map(one, items))
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter
+
+
+def keep_large_allocations_returnable() -> None:
+    """Have glibc map every allocation of 1 MB or more (decoded pixels, Pillow's blocks) on its own,
+    so that the memory goes back to the system as soon as the image is freed.
+
+    By default glibc raises its mmap threshold to the size of the first large block freed, then
+    serves later images from its heaps, where freed pixels often stay resident: a server bounded to
+    two decodes at once was measured at 855 MB instead of 477 MB (bench/memory.py). A no-op where
+    the C library is not glibc.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, 1024 * 1024)
+    except (OSError, AttributeError):
+        pass
+
+
+def max_decodes() -> int:
+    """How many images this process decodes at once: FOXWEB_MAX_DECODES, or by default one per
+    core, at most MAX_WORKERS."""
+    configured = int(settings.FOXWEB_MAX_DECODES)
+    return configured if configured > 0 else max(1, min(_cpu_count(), MAX_WORKERS))
+
+
+@cache
+def _decode_slots(limit: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(limit)
+
+
+@contextmanager
+def decode_slot() -> Iterator[None]:
+    """Hold one of the process's max_decodes() decoding slots; raises ImageError (busy) if none
+    comes free within FOXWEB_DECODE_WAIT_SECONDS."""
+    slots = _decode_slots(max_decodes())
+    if not slots.acquire(timeout=float(settings.FOXWEB_DECODE_WAIT_SECONDS)):
+        raise ImageError(BUSY)
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -246,8 +344,16 @@ def describe_bytes(count: int) -> str:
 
 
 def _too_many_pixels_message() -> str:
+    """In words people use: "60 million pixels (about 9500 × 6300)", not megapixels."""
     limit = settings.FOXWEB_MAX_IMAGE_PIXELS
-    return f"The image has too many pixels: FoxWeb accepts up to {limit / 1_000_000:g} megapixels."
+    amount = f"{limit / 1_000_000:g} million" if limit >= 1_000_000 else f"{limit:,}"
+    width = math.sqrt(limit * 3 / 2)  # a 3:2 photo of that many pixels
+    example = f"{_two_figures(width)} × {_two_figures(width * 2 / 3)}"
+    return f"The image has too many pixels: FoxWeb accepts up to {amount} pixels (about {example})."
+
+
+def _two_figures(number: float) -> int:
+    return int(round(number, 2 - len(str(int(number)))))
 
 
 def _prepare(data: bytes, policy: SizePolicy) -> PreparedImage:
@@ -255,7 +361,7 @@ def _prepare(data: bytes, policy: SizePolicy) -> PreparedImage:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except UnidentifiedImageError:
         raise ImageError(f"This file is not an image FoxWeb can read. Use {FORMAT_NAMES}.") from None
-    # Not closed: a BytesIO holds no OS resource, and close() would free pixels still in use below.
+    # Closed only once prepared: close() frees the pixels that _decode() works on.
     # Phones write MPO (a JPEG followed by more pictures); to everyone but Pillow it is a JPEG.
     original_format = "JPEG" if isinstance(image, JpegImagePlugin.JpegImageFile) else image.format or "?"
     width, height = image.size
@@ -270,6 +376,19 @@ def _prepare(data: bytes, policy: SizePolicy) -> PreparedImage:
         # EXIF orientations 5-8 it is the target turned sideways.
         before = _orientation(image)
         image.draft(image.mode, _stored(target_size(_shown((width, height), before), policy), before))
+    # Only a few images are decoded at once: a decoded image takes 4 bytes a pixel (a 49-megapixel
+    # PNG of 140 KB becomes 196 MB), so fifty at once would take gigabytes.
+    with decode_slot():
+        try:
+            return _decode(image, data, policy, original_format, (width, height))
+        finally:
+            image.close()  # frees the decoded pixels before the slot goes to the next image
+
+
+def _decode(
+    image: Image.Image, data: bytes, policy: SizePolicy, original_format: str, size: tuple[int, int]
+) -> PreparedImage:
+    width, height = size
     # One decode call for the whole file: the GIL is released once instead of every 64 KB, so threads
     # preparing other images are not stalled waiting for it.
     image.decodermaxblock = max(image.decodermaxblock, len(data))

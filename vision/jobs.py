@@ -28,7 +28,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django_tasks import default_task_backend, task
 
-from vision import fetch, foxapi, images
+from vision import catalog, fetch, foxapi, images
 from vision.models import KeyThrottle, Task
 from vision.models.tasks import NOTHING_SENT
 
@@ -73,6 +73,13 @@ def advance_task(task_id: int) -> None:
         check(task_)
 
 
+@task(queue_name="images")
+def start_batch(batch_id: int) -> None:
+    """A confirmed batch: queue the preparation of every row (the sweeper would find them too, later)."""
+    for task_ in Task.objects.filter(batch_id=batch_id, status=Task.Status.QUEUED, enqueued__isnull=True).iterator():
+        wake(task_, preparing=True)
+
+
 def wake(task_: Task, *, run_after=None, preparing: bool = False) -> None:
     """Queue a job for the task's next step (at `run_after`), and note it on the task.
 
@@ -89,14 +96,14 @@ def wake(task_: Task, *, run_after=None, preparing: bool = False) -> None:
         result = job.enqueue(task_.pk)
         Task.objects.filter(pk=task_.pk).update(job_id=result.id[:64], enqueued=timezone.now())
 
-    if _queue_lives_in_the_database():
+    if queue_lives_in_the_database():
         enqueue()  # in the same transaction as the task: both exist, or neither
     else:
         Task.objects.filter(pk=task_.pk).update(enqueued=timezone.now())
         transaction.on_commit(enqueue)  # the worker must find the task when the job arrives
 
 
-def _queue_lives_in_the_database() -> bool:
+def queue_lives_in_the_database() -> bool:
     return settings.FOXWEB_TASK_BACKEND == "db"
 
 
@@ -131,7 +138,7 @@ def prepare(task_: Task) -> bool:
         if problems:
             task_.fail(token, "image_problem", _nothing_sent(problems))
             return False
-        policy = images.policy_for(task_.model, high_detail=task_.high_detail)
+        policy = catalog.size_policy(task_.model, high_detail=task_.high_detail)
         prepared = images.prepare_images([data for data in sources if data is not None], policy)
         for image, result in zip(waiting, prepared, strict=True):
             if isinstance(result, images.ImageError):

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.views.decorators.debug import sensitive_variables
 
+from vision import debug
+
 
 class UndecryptableKey(Exception):
     """A stored key no configured encryption key can open (the keys were changed or lost)."""
@@ -38,15 +40,18 @@ def _vault() -> MultiFernet:
 
 @sensitive_variables("secret")
 def encrypt(secret: str) -> str:
+    debug.remember_secret(secret)
     return _vault().encrypt(secret.encode()).decode("ascii")
 
 
 @sensitive_variables("secret")
 def decrypt(token: str) -> str:
     try:
-        return _vault().decrypt(token.encode("ascii")).decode()
+        secret = _vault().decrypt(token.encode("ascii")).decode()
     except InvalidToken:
         raise UndecryptableKey("A stored API key cannot be decrypted with the configured keys.") from None
+    debug.remember_secret(secret)  # error pages and logs hide it from now on, whatever its shape
+    return secret
 
 
 def rotate(token: str) -> str:

@@ -40,9 +40,13 @@ import httpx
 from django.conf import settings
 from PIL import Image, ImageStat
 
+from vision import alttext, catalog
+
 DEMO_KEY = "sk-sandbox-demo"
 SANDBOX_HEADER = "X-FoxAPI-Sandbox"
-VISION_MODELS = ("claude-opus-4-7", "gemini-2.5-pro", "gpt-5.5", "nemotron-3-nano-omni")
+# The vision models of the contract are the catalogue's; their image limits, max_tokens rules and
+# token counts come from there too (other names by their family: claude-, gpt-5, gemini-).
+VISION_MODELS = tuple(catalog.MODELS)
 OTHER_MODELS = (
     "gpt-5.4",
     "kimi-k2.6",
@@ -51,9 +55,6 @@ OTHER_MODELS = (
     "gemini-3-pro-preview",
     "gemini-3.1-pro-preview",
 )
-SINGLE_IMAGE_MODELS = ("nemotron-3-nano-omni", "gpt-5.5")
-MAX_TOKENS_REQUIRED = ("claude-opus-4-6", "claude-opus-4-7", "claude-sonnet-4-6")
-MAX_TOKENS_AT_LEAST_16 = ("gpt-5.4", "gpt-5.5")
 MAX_BODY_BYTES = 20 * 1024 * 1024
 DATA_URI = re.compile(r"^data:image/([a-zA-Z0-9.+-]+);base64,(.*)$", re.DOTALL)
 SIMULATED_LABEL = "Simulated answer from the FoxWeb sandbox: no model looked at this image."
@@ -305,18 +306,20 @@ def validate(data: dict) -> tuple[str, str] | None:
                 return f"image_urls[{index}] is not valid base64.", "invalid_parameter"
         elif not re.match(r"^https?://[^\s/]+", url):
             return f"image_urls[{index}] must be an http(s) URL or a data URI.", "invalid_parameter"
-    if model in SINGLE_IMAGE_MODELS and len(urls) > 1:
-        return f"model {model} accepts 1 image", "model_rule_violation"
+    rules = catalog.get(model)
+    if len(urls) > rules.max_images:
+        noun = "image" if rules.max_images == 1 else "images"
+        return f"model {model} accepts {rules.max_images} {noun}", "model_rule_violation"
     for flag in ("sync", "stream", "include_reasoning"):
         if data.get(flag) is not None and not isinstance(data[flag], bool):
             return f"{flag} must be true or false.", "invalid_parameter"
     max_tokens = data.get("max_tokens")
     if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
         return "max_tokens must be a whole number of at least 1.", "invalid_parameter"
-    if model in MAX_TOKENS_REQUIRED and max_tokens is None:
+    if rules.max_tokens_required and max_tokens is None:
         return f"max_tokens is required for {model}.", "model_rule_violation"
-    if model in MAX_TOKENS_AT_LEAST_16 and max_tokens is not None and max_tokens < 16:
-        return f"max_tokens must be at least 16 for {model}.", "model_rule_violation"
+    if max_tokens is not None and max_tokens < rules.min_max_tokens:
+        return f"max_tokens must be at least {rules.min_max_tokens} for {model}.", "model_rule_violation"
     temperature = data.get("temperature")
     if temperature is not None and (
         isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 <= temperature <= 2
@@ -476,9 +479,9 @@ class ImageFacts:
             return "portrait"
         return "square"
 
-    @property
-    def tokens(self) -> int:
-        return max(math.ceil(self.width * self.height / 750), 85) if self.readable else 85
+    def tokens(self, model: str) -> int:
+        """What the model would count for this image (the catalogue's formula); 85 for one never read."""
+        return catalog.estimate_image_tokens(model, self.width, self.height) if self.readable else 85
 
 
 def measure(url: str) -> ImageFacts:
@@ -539,7 +542,10 @@ def simulate(data: dict) -> dict:
     lines = []
     for number, fact in enumerate(facts, start=1):
         lines.append(_sentence(fact, number if len(facts) > 1 else 0, lowered))
-    if "alt text" in lowered or "125" in lowered or "one sentence" in lowered:
+    request = alttext.recognise_prompt(prompt)
+    if request:
+        answer = _alt_text_answer(facts, request)
+    elif "alt text" in lowered or "125" in lowered or "one sentence" in lowered:
         limit = 125 if "one sentence" not in lowered else 400
         answer = _short_answer(facts, limit)
     else:
@@ -553,7 +559,8 @@ def simulate(data: dict) -> dict:
             "Simulated reasoning: the sandbox measured each image's size, format, colours and "
             "brightness, then wrote a template sentence from them."
         )
-    prompt_tokens = math.ceil(len(prompt + (data.get("system_prompt") or "")) / 4) + sum(f.tokens for f in facts)
+    image_tokens = sum(fact.tokens(data.get("model", "")) for fact in facts)
+    prompt_tokens = math.ceil(len(prompt + (data.get("system_prompt") or "")) / 4) + image_tokens
     completion_tokens = math.ceil(len(answer) / 4) + math.ceil(len(reasoning) / 4)
     finish_reason = "stop"
     max_tokens = data.get("max_tokens")
@@ -573,18 +580,47 @@ def simulate(data: dict) -> dict:
     }
 
 
-def _short_answer(facts: list[ImageFacts], limit: int) -> str:
-    """One sentence for all the images, cut to `limit` characters, still labelled as simulated."""
-    label = " (simulated)."
+def _looks(facts: list[ImageFacts], kind: str = "image") -> str:
+    """A phrase such as "A landscape image in red and white", from what was measured."""
     parts = []
     for fact in facts:
         if fact.readable:
-            parts.append(f"a {fact.orientation} image in {_join(fact.colours[:2]) or 'mixed colours'}")
+            parts.append(f"a {fact.orientation} {kind} in {_join(fact.colours[:2]) or 'mixed colours'}")
         else:
             parts.append("an image the sandbox could not open")
     text = _join(parts)
-    text = text[0].upper() + text[1:]
-    return text[: limit - len(label)].rstrip(" ,") + label
+    return text[0].upper() + text[1:]
+
+
+def _short_answer(facts: list[ImageFacts], limit: int) -> str:
+    """One sentence for all the images, cut to `limit` characters, still labelled as simulated."""
+    label = " (simulated)."
+    return _looks(facts)[: limit - len(label)].rstrip(" ,") + label
+
+
+def _alt_text_answer(facts: list[ImageFacts], request: alttext.PromptInfo) -> str:
+    """An answer to FoxWeb's alt-text prompts in the format they ask for, from measured facts only.
+
+    The sandbox writes English only; for another language its label says what a real model would do.
+    It reads no text in images, so it never claims to (no TEXT IN IMAGE line).
+    """
+    label = "(simulated)"
+    if request.language != alttext.DEFAULT_LANGUAGE:
+        label = f"(simulated, in English: a real model would write {alttext.get_language(request.language).english})"
+    if request.purpose == alttext.LINK:
+        alt = request.action or "A link or button; the sandbox cannot tell where it leads"
+        return f"ALT: {alt.rstrip('.')} {label}."
+    if request.purpose == alttext.TEXT:
+        return f"ALT: The sandbox cannot read text in images; a real model would copy it here {label}."
+    if request.purpose == alttext.CHART:
+        details = "; ".join(_sentence(fact, 0, "").removesuffix(" (simulated).") for fact in facts)
+        details = details[0].lower() + details[1:]
+        return (
+            f"ALT: {_looks(facts, 'chart or diagram')} {label}.\n"
+            f"LONG DESCRIPTION: The sandbox cannot read charts; a real model would give the data and the trends "
+            f"here. Measured: {details} {label}."
+        )
+    return f"ALT: {_looks(facts)} {label}."
 
 
 def _sentence(fact: ImageFacts, number: int, prompt: str) -> str:

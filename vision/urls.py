@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
-from vision.views import account, describe, health, history, keys, setup, tasks, teams
+from vision.views import account, batches, describe, health, history, keys, setup, tasks, teams
 
 
 class IdConverter:
@@ -22,7 +22,7 @@ urlpatterns = [
     path("", describe.describe, name="describe"),
     path("setup/", setup.setup, name="setup"),
     path("healthz", health.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", account.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Describing
     path("uploads/", describe.upload_create, name="upload_create"),
@@ -32,6 +32,17 @@ urlpatterns = [
     path("tasks/<id:task_id>/status/", tasks.task_status, name="task_status"),
     path("tasks/<id:task_id>/retry/", tasks.task_retry, name="task_retry"),
     path("tasks/<id:task_id>/stop/", tasks.task_stop, name="task_stop"),
+    path("tasks/<id:task_id>/review/", tasks.task_review, name="task_review"),
+    # Batches
+    path("batches/<id:batch_id>/", batches.batch_detail, name="batch_detail"),
+    path("batches/<id:batch_id>/changes/", batches.batch_changes, name="batch_changes"),
+    path("batches/<id:batch_id>/confirm/", batches.batch_confirm, name="batch_confirm"),
+    path("batches/<id:batch_id>/retry-failed/", batches.batch_retry_failed, name="batch_retry_failed"),
+    path("batches/<id:batch_id>/stop/", batches.batch_stop, name="batch_stop"),
+    path("batches/<id:batch_id>/delete/", batches.batch_delete, name="batch_delete"),
+    path("batches/<id:batch_id>/share/", batches.batch_share, name="batch_share"),
+    path("batches/<id:batch_id>/approve-passing/", batches.batch_approve_passing, name="batch_approve_passing"),
+    path("batches/<id:batch_id>/export.<str:kind>", batches.batch_export, name="batch_export"),
     path("tasks/<id:task_id>/again/", describe.describe_again, name="describe_again"),
     path("tasks/<id:task_id>/share/", tasks.task_share, name="task_share"),
     path("tasks/<id:task_id>/public-link/", tasks.task_public_link, name="task_public_link"),

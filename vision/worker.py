@@ -21,7 +21,7 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 from django_tasks import TaskResultStatus, default_task_backend
@@ -217,7 +217,10 @@ class Runner:
             excluded_queue_names=[],
         )
         self.db_workers.append(worker)
-        self._supervised(worker.run, once=self.burst)
+        try:
+            self._supervised(worker.run, once=self.burst)
+        finally:
+            connection.close()  # this thread's own connection
 
     # RQ ---------------------------------------------------------------------------------------
 
@@ -244,9 +247,12 @@ class Runner:
                 housekeeping(now)
                 last_housekeeping = now
 
-        while not self.stopping.is_set():
-            self._supervised(one_round, once=True)
-            self.stopping.wait(self.sweep_every)
+        try:
+            while not self.stopping.is_set():
+                self._supervised(one_round, once=True)
+                self.stopping.wait(self.sweep_every)
+        finally:
+            connection.close()
 
     def _supervised(self, work, *, once: bool = False) -> None:
         """Run `work`, surviving lost database and queue connections: log, reconnect, back off, go on."""

@@ -3,140 +3,273 @@
 (function () {
   "use strict";
 
-  function csrfToken() {
-    var headers = document.body.getAttribute("hx-headers");
-    try { return JSON.parse(headers)["X-CSRFToken"]; } catch (e) { return ""; }
-  }
-
   function describeForm() { return document.getElementById("describe-form"); }
 
-  // --- Uploading images as soon as they are chosen -----------------------------------------
+  // --- Uploading images as soon as they are chosen ----------------------------------------------
+  // Each file gets a placeholder in the list; htmx sends it (the list's hx-* attributes say how)
+  // and swaps in the server's list item. Any other answer becomes a plain message in its place.
+  // A folder of hundreds of photos goes up a few at a time: the server prepares each one it gets.
+  var UPLOADS_AT_ONCE = 3;
+  var waiting = [], sending = 0;
+
   function uploadFiles(files) {
     var zone = document.getElementById("dropzone");
     var list = document.getElementById("staged");
-    if (!zone || !list) return;
+    if (!zone || !list || !window.htmx) return;
     Array.prototype.forEach.call(files, function (file) {
-      var item = document.createElement("li");
-      item.className = "staged-item loading";
-      var text = document.createElement("span");
-      text.className = "staged-text";
-      var name = document.createElement("span");
-      name.className = "staged-name";
-      name.textContent = file.name || "Pasted image";
+      var item = stagedItem("loading", file.webkitRelativePath || file.name || "Pasted image");
       var bar = document.createElement("progress");
       bar.max = 100; bar.value = 0;
-      bar.setAttribute("aria-label", "Uploading " + name.textContent);
-      text.appendChild(name); text.appendChild(bar); item.appendChild(text);
+      bar.setAttribute("aria-label", "Uploading " + (file.name || "the pasted image"));
+      item.querySelector(".staged-text").appendChild(bar);
       list.appendChild(item);
+      waiting.push({ file: file, item: item, url: zone.dataset.uploadUrl });
+    });
+    sendNext();
+  }
 
-      var body = new FormData();
-      body.append("file", file, file.name || "pasted-image.png");
-      var request = new XMLHttpRequest();
-      request.open("POST", zone.dataset.uploadUrl);
-      request.setRequestHeader("X-CSRFToken", csrfToken());
-      request.setRequestHeader("HX-Request", "true");
-      updateCount();
-      request.upload.onprogress = function (event) {
-        if (event.lengthComputable) bar.value = Math.round(100 * event.loaded / event.total);
-      };
-      request.onload = function () {
-        if (request.status === 200 || request.status === 422) {
-          var holder = document.createElement("ul");
-          holder.innerHTML = request.responseText.trim();
-          var fresh = holder.firstElementChild;
-          item.replaceWith(fresh);
-          if (window.htmx) window.htmx.process(fresh);
-        } else {
-          showFailure(item, name.textContent, "The upload failed (" + request.status + "). Please try again.");
-        }
-        updateCount();
-      };
-      request.onerror = function () {
-        showFailure(item, name.textContent, "The upload failed: the connection was lost. Please try again.");
-        updateCount();
-      };
-      request.send(body);
+  function sendNext() {
+    while (sending < UPLOADS_AT_ONCE && waiting.length) {
+      var next = waiting.shift();
+      if (!next.item.isConnected) continue;  // removed while waiting
+      sending += 1;
+      var named = next.file.name ? next.file : new File([next.file], "pasted-image.png", { type: next.file.type });
+      window.htmx.ajax("POST", next.url, { source: next.item, target: next.item, swap: "outerHTML", values: { file: named } })
+        .catch(function () {})  // failures are shown in the list (below), not thrown
+        .then(function () { sending -= 1; sendNext(); });
+    }
+  }
+
+  // Images only, from a folder or a drop: by type, or by name where the browser knows no type (HEIC).
+  var IMAGE_NAME = /\.(jpe?g|png|webp|gif|bmp|tiff?|heic|heif)$/i;
+  function imagesOnly(files) {
+    return Array.prototype.filter.call(files, function (file) {
+      return file.type.indexOf("image/") === 0 || IMAGE_NAME.test(file.name || "");
     });
   }
 
-  function showFailure(item, fileName, message) {
-    item.className = "staged-item failed";
-    item.setAttribute("role", "alert");
-    item.innerHTML = "";
+  // A folder's images in the order people see them in it (the browser may hand them out in any order).
+  function byPath(files) {
+    return files.slice().sort(function (a, b) {
+      var left = a.webkitRelativePath || a.name, right = b.webkitRelativePath || b.name;
+      return left < right ? -1 : left > right ? 1 : 0;
+    });
+  }
+
+  // A dropped folder arrives as directory entries: read them all (the browser hands them out in pages).
+  function filesFromDrop(dataTransfer, done) {
+    var entries = Array.prototype.map.call(dataTransfer.items || [], function (item) {
+      return item.webkitGetAsEntry && item.webkitGetAsEntry();
+    }).filter(Boolean);
+    if (!entries.some(function (entry) { return entry.isDirectory; })) { done(dataTransfer.files); return; }
+    var found = [], pending = 0;
+    function walk(entry, path) {
+      pending += 1;
+      if (entry.isFile) {
+        entry.file(function (file) {
+          try { Object.defineProperty(file, "webkitRelativePath", { value: path + file.name }); } catch (e) {}
+          found.push(file); finish();
+        }, finish);
+      } else {
+        var reader = entry.createReader();
+        (function readPage() {
+          reader.readEntries(function (page) {
+            if (!page.length) { finish(); return; }
+            page.forEach(function (child) { walk(child, path + entry.name + "/"); });
+            readPage();
+          }, finish);
+        })();
+      }
+    }
+    function finish() { pending -= 1; if (pending === 0) done(found); }
+    entries.forEach(function (entry) { walk(entry, ""); });
+  }
+
+  function stagedItem(state, fileName) {
+    var item = document.createElement("li");
+    item.className = "staged-item " + state;
     var text = document.createElement("span");
     text.className = "staged-text";
     var name = document.createElement("span");
     name.className = "staged-name"; name.textContent = fileName;
-    var error = document.createElement("span");
-    error.className = "error"; error.textContent = message;
-    text.appendChild(name); text.appendChild(error); item.appendChild(text);
-    var dismiss = document.createElement("button");
-    dismiss.type = "button"; dismiss.className = "remove"; dismiss.textContent = "×";
-    dismiss.setAttribute("data-dismiss", ""); dismiss.setAttribute("aria-label", "Dismiss this message");
-    item.appendChild(dismiss);
+    text.appendChild(name); item.appendChild(text);
+    return item;
   }
 
+  function isUpload(element) { return element && element.matches && element.matches("#staged > .loading"); }
+
+  function failUpload(item, message) {
+    var failed = stagedItem("failed", item.querySelector(".staged-name").textContent);
+    var error = document.createElement("span");
+    error.className = "error"; error.setAttribute("role", "alert"); error.textContent = message;
+    failed.querySelector(".staged-text").appendChild(error);
+    var dismiss = document.createElement("button");
+    dismiss.type = "button"; dismiss.className = "remove"; dismiss.textContent = "×"; dismiss.title = "Dismiss";
+    dismiss.setAttribute("data-dismiss", ""); dismiss.setAttribute("aria-label", "Dismiss this message");
+    failed.appendChild(dismiss);
+    item.replaceWith(failed);
+  }
+
+  function uploadProblem(status) {
+    if (status === 413) return "The file is too large to send. Make it smaller and try again.";
+    if (status === 403) return "FoxWeb refused the upload. Reload the page and try again.";
+    if (status >= 500) return "Something went wrong on our side. Please try again.";
+    return "The upload did not go through. Please try again.";
+  }
+
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var bar = isUpload(event.target) && event.target.querySelector("progress");
+    if (bar && event.detail.lengthComputable) {
+      bar.value = Math.max(bar.value, Math.round(100 * event.detail.loaded / event.detail.total));
+    }
+  });
+  // Only the expected list item may land in the list: never a login page or an error page.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!isUpload(event.detail.elt) || !event.detail.shouldSwap) return;
+    if (!/^\s*<li class="staged-item[ "]/.test(event.detail.serverResponse)) {
+      event.detail.shouldSwap = false;
+      failUpload(event.detail.elt, uploadProblem(event.detail.xhr.status));
+    }
+  });
+
   // --- Counting images against the chosen model's limit ---------------------------------------
+  // The same sentences as vision.forms.image_count, read from the list whenever it changes.
+  function plural(count, word, words) { return count + " " + (count === 1 ? word : words); }
+
   function updateCount() {
     var form = describeForm();
     var out = document.getElementById("image-count");
     if (!form || !out) return;
-    var files = form.querySelectorAll('#staged input[name="uploads"]').length;
-    var loading = form.querySelectorAll("#staged .loading").length;
-    var urls = (form.querySelector('textarea[name="urls"]').value || "").split("\n")
+    var ready = form.querySelectorAll('#staged input[name="uploads"]').length;
+    var uploading = form.querySelectorAll("#staged .loading").length;
+    var addresses = (form.querySelector('textarea[name="urls"]').value || "").split("\n")
       .filter(function (line) { return line.trim() !== ""; }).length;
-    var total = files + loading + urls;
+    var total = ready + uploading + addresses;
     // Describe waits for uploads still on their way, so no image is silently left out.
+    form.querySelectorAll("button[name=describe]").forEach(function (button) { button.disabled = uploading > 0; });
     var submit = document.getElementById("describe-submit");
-    if (submit) {
-      submit.disabled = loading > 0;
-      submit.textContent = loading > 0 ? "Uploading " + loading + (loading === 1 ? " image…" : " images…") : "Describe";
+    var label = uploading ? "Uploading " + plural(uploading, "image…", "images…") : "Describe";
+    if (submit && submit.textContent !== label) submit.textContent = label;
+
+    defaultMode(total);
+    var each = form.querySelector('input[name="mode"][value="each"]:checked');
+    var text = "", over = false;
+    if (total) {
+      text = plural(ready, "image", "images") + " ready";
+      if (uploading) text += ", " + uploading + " uploading";
+      if (addresses) text += ", " + plural(addresses, "address", "addresses") + " to fetch";
+      text += ".";
+      var model = form.querySelector('input[name="model"]:checked');
+      if (each) {
+        var batchLimit = parseInt(document.getElementById("mode-choice").dataset.batchLimit, 10);
+        over = total > batchLimit;
+        text += over ? " A batch takes up to " + batchLimit + " images: remove " + (total - batchLimit) + "." :
+          " One description for each image (up to " + batchLimit + ").";
+      } else if (model) {
+        var limit = parseInt(model.dataset.maxImages, 10);
+        var name = model.parentElement.querySelector(".model-name").textContent;
+        var takes = name + " takes " + (limit === 1 ? "one image" : "up to " + limit + " images") + " per description";
+        over = total > limit;
+        if (over) {
+          var other = Array.prototype.some.call(form.querySelectorAll('input[name="model"]'), function (input) {
+            return parseInt(input.dataset.maxImages, 10) >= total;
+          });
+          text += " " + takes + ": remove " + (total - limit) + (other ? ", or pick a model that takes more." : ".");
+        } else {
+          text += " " + takes + ".";
+        }
+      }
     }
-    var model = form.querySelector('input[name="model"]:checked');
-    var limit = model ? parseInt(model.dataset.maxImages, 10) : 10;
-    var label = model ? model.parentElement.querySelector(".model-name").textContent : "";
-    if (total === 0) { out.textContent = ""; out.classList.remove("over"); return; }
-    var text = total + (total === 1 ? " image" : " images");
-    if (total > limit) {
-      text += ": " + label + " takes at most " + limit + (limit === 1 ? " image" : " images") +
-        ". Remove some, or pick another model.";
-      out.classList.add("over");
-    } else {
-      text += " ready (" + label + " takes up to " + limit + ").";
-      out.classList.remove("over");
-    }
-    out.textContent = text;
+    if (out.textContent !== text) out.textContent = text;
+    out.classList.toggle("over", over);
+    var removeAll = document.getElementById("remove-all");
+    if (removeAll) removeAll.hidden = !over;
   }
 
   // --- Events, delegated so they survive htmx swaps -------------------------------------------
   document.addEventListener("change", function (event) {
     var target = event.target;
-    if (target.matches('#describe-form input[type="file"]')) {
-      uploadFiles(target.files);
+    if (target.matches('#describe-form input[name="files"], #folder-input')) {
+      uploadFiles(target.id === "folder-input" ? byPath(imagesOnly(target.files)) : target.files);
       target.value = "";
     }
+    if (target.matches('#describe-form input[name="zip_file"], #describe-form input[name="url_file"]')) {
+      chooseMode("each");  // a ZIP or a list is described one image at a time
+    }
+    if (target.matches('#describe-form input[name="mode"]')) { modeTouched = true; updateCount(); }
     if (target.matches('#describe-form input[name="model"]')) updateCount();
+    if (target.matches('#describe-form input[name="purpose"]')) showPurposeDetail();
   });
   document.addEventListener("input", function (event) {
     if (event.target.matches('#describe-form textarea[name="urls"]')) updateCount();
+    var counted = event.target.dataset && event.target.dataset.count && document.querySelector(event.target.dataset.count);
+    if (counted) {
+      var length = event.target.value.trim().length;
+      counted.textContent = length + (length === 1 ? " character" : " characters") +
+        (length > 250 ? ": too long for alt text" : length > 125 ? ": long for alt text, consider a long description" : " (up to 125 is best; more is allowed)");
+    }
+  });
+
+  // --- One description each, and alt text's purpose ------------------------------------------
+  var modeTouched = false;
+  function chooseMode(value) {
+    var radio = document.querySelector('#describe-form input[name="mode"][value="' + value + '"]');
+    if (radio && !radio.checked) { radio.checked = true; updateCount(); }
+  }
+  // Until the person chooses, several images with a per-image preset (alt text, product) get one each.
+  function defaultMode(total) {
+    var choice = document.getElementById("mode-choice");
+    var preset = document.querySelector('#describe-form input[name="preset"]');
+    if (!choice || modeTouched || !preset) return;
+    var perImage = (choice.dataset.perImage || "").split(" ").indexOf(preset.value) >= 0;
+    chooseMode(total > 1 && perImage ? "each" : "together");
+  }
+  function showPurposeDetail() {
+    var chosen = document.querySelector('#describe-form input[name="purpose"]:checked');
+    var detail = document.getElementById("purpose-detail");
+    if (detail) detail.hidden = !chosen || chosen.value !== "link";
+  }
+  document.addEventListener("DOMContentLoaded", showPurposeDetail);
+  document.addEventListener("htmx:afterSwap", showPurposeDetail);
+
+  // Enter in a one-line field of the describe form presses Describe once it is ready, never "Remove"
+  // or a preset (the form's first buttons); on a checkbox anywhere else it submits nothing.
+  var ENTER_FIELDS = "input:not([type=file]):not([type=submit]):not([type=button]):not([type=reset])";
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.defaultPrevented || !event.target.matches(ENTER_FIELDS)) return;
+    var form = event.target.form;
+    if (form && form.id === "describe-form") {
+      event.preventDefault();
+      var describe = document.getElementById("describe-submit");
+      if (describe && !describe.disabled) describe.click();
+    } else if (event.target.type === "checkbox") {
+      event.preventDefault();
+    }
   });
 
   document.addEventListener("click", function (event) {
-    var preset = event.target.closest("#describe-form button[name=preset]");
+    var preset = event.target.closest("#describe-form button[name=choose_preset]");
     if (preset) {
       event.preventDefault();
-      var prompt = describeForm().querySelector('textarea[name="prompt"]');
+      var form = describeForm();
+      var prompt = form.querySelector('textarea[name="prompt"]');
+      var isAlt = preset.value === "alt-text";
       prompt.value = preset.dataset.prompt;
-      describeForm().querySelectorAll("button[name=preset]").forEach(function (button) {
+      form.querySelector('input[name="preset"]').value = preset.value;
+      form.querySelectorAll("button[name=choose_preset]").forEach(function (button) {
         button.setAttribute("aria-pressed", button === preset ? "true" : "false");
       });
-      prompt.focus();
+      form.querySelector(".prompt-field").hidden = isAlt;
+      var options = document.getElementById("alt-options");
+      if (options) options.hidden = !isAlt;
+      updateCount();
+      (isAlt ? form.querySelector('input[name="purpose"]:checked') || prompt : prompt).focus();
       return;
     }
     var confirmable = event.target.closest("[data-confirm]");
     if (confirmable && !window.confirm(confirmable.dataset.confirm)) { event.preventDefault(); return; }
     var dismiss = event.target.closest("[data-dismiss]");
-    if (dismiss) { dismiss.closest("li").remove(); updateCount(); return; }
+    if (dismiss) { dismiss.closest("li").remove(); return; }
     var copy = event.target.closest("[data-copy-text], [data-copy-from]");
     if (copy) {
       // Answers are copied as the text people read, not the Markdown behind it.
@@ -168,7 +301,12 @@
     if (!zone) return;
     event.preventDefault();
     zone.classList.remove("dragging");
-    if (event.dataTransfer && event.dataTransfer.files.length) uploadFiles(event.dataTransfer.files);
+    if (event.dataTransfer && event.dataTransfer.files.length) {
+      filesFromDrop(event.dataTransfer, function (files) {
+        var images = byPath(imagesOnly(files));
+        uploadFiles(images.length ? images : files);
+      });
+    }
   });
   document.addEventListener("paste", function (event) {
     if (!document.getElementById("dropzone") || !event.clipboardData) return;
@@ -178,7 +316,8 @@
     if (files.length) { event.preventDefault(); uploadFiles(files); }
   });
 
-  document.addEventListener("htmx:afterSwap", updateCount);
+  // Whatever changes the list (an upload, a removal, a failure, a new form), the count follows.
+  new MutationObserver(updateCount).observe(document.documentElement, { childList: true, subtree: true });
 
   // After "Try again", focus goes to the refreshed status, not the top of the page.
   document.addEventListener("htmx:afterSwap", function (event) {
@@ -205,26 +344,50 @@
     }
   });
   document.addEventListener("htmx:responseError", function (event) {
+    if (isUpload(event.detail.elt)) { failUpload(event.detail.elt, uploadProblem(event.detail.xhr.status)); return; }
     var messages = document.querySelector(".messages");
     if (messages) {
       messages.innerHTML = '<p class="message error">Something went wrong on our side (' +
         event.detail.xhr.status + "). Nothing you entered was lost; please try again.</p>";
     }
   });
-  document.addEventListener("htmx:sendError", function () {
+  document.addEventListener("htmx:sendError", function (event) {
+    if (isUpload(event.detail.elt)) {
+      failUpload(event.detail.elt, "The upload failed: FoxWeb could not be reached. Check your connection and try again.");
+      return;
+    }
     var messages = document.querySelector(".messages");
     if (messages) messages.innerHTML = '<p class="message error">FoxWeb could not be reached. Check your connection and try again.</p>';
   });
 
-  // Elapsed time on running tasks ticks every second between polls.
-  setInterval(function () {
-    document.querySelectorAll("[data-elapsed-since]").forEach(function (node) {
-      var seconds = Date.now() / 1000 - parseInt(node.dataset.elapsedSince, 10);
-      if (seconds < 0) return;
-      node.textContent = seconds < 60 ? seconds.toFixed(0) + " s" :
+  // Elapsed time on running tasks ticks every second and only ever goes forwards: each card brings
+  // the server's count, carried on by this page's own clock (never compared with the server's),
+  // and a fresher card never shows less than the page already showed for that task.
+  var elapsedShown = {};
+  function tickElapsed() {
+    var now = performance.now();
+    document.querySelectorAll("[data-elapsed]").forEach(function (node) {
+      if (node.elapsedFrom === undefined) node.elapsedFrom = now;
+      var key = node.dataset.elapsedKey;
+      var seconds = Math.max(parseFloat(node.dataset.elapsed) + (now - node.elapsedFrom) / 1000, elapsedShown[key] || 0);
+      elapsedShown[key] = seconds;
+      var text = seconds < 60 ? Math.floor(seconds) + " s" :
         Math.floor(seconds / 60) + " min " + Math.floor(seconds % 60) + " s";
+      if (node.textContent !== text) node.textContent = text;
     });
-  }, 1000);
+  }
+  setInterval(tickElapsed, 1000);
+  document.addEventListener("htmx:afterSwap", tickElapsed);
+  document.addEventListener("DOMContentLoaded", tickElapsed);
+
+  // When the answer arrives, keyboard and screen-reader users are taken to it, once, unless they
+  // have moved on to something else on the page meanwhile.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id !== "task-status" || event.detail.requestConfig.verb !== "get") return;
+    var answer = event.target.querySelector("[data-focus-on-arrival]");
+    var active = document.activeElement;
+    if (answer && (!active || active === document.body || active.id === "main")) answer.focus();
+  });
 
   document.addEventListener("DOMContentLoaded", updateCount);
 })();

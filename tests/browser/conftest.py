@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from vision import foxapi
 from vision.management.commands.foxapi_sandbox import make_server
@@ -109,26 +110,50 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def new_page(request, chromium, app):
+def csp_violations():
+    """What the Content-Security-Policy refused, and pages served without one, in every page opened
+    by new_page; a test fails (at teardown) if anything is left here."""
+    return []
+
+
+def watch_csp(page, app: str, violations: list[str]) -> None:
+    def on_console(message):
+        if "Content Security Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    def on_response(response):
+        document = response.request.resource_type == "document" and response.url.startswith(app)
+        if document and "content-security-policy" not in response.headers:
+            violations.append(f"{response.url}: served without a Content-Security-Policy")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
+
+
+@pytest.fixture
+def new_page(request, chromium, app, csp_violations):
     """A function that opens a fresh browser context (one person) and returns its page."""
     contexts = []
     request.node._pages = []
 
-    def open_page(viewport=None):
+    def open_page(viewport=None, javascript=True):
         context = chromium.new_context(
             base_url=app,
             viewport=viewport or {"width": 1280, "height": 900},
             permissions=["clipboard-read", "clipboard-write"],
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
+        watch_csp(page, app, csp_violations)
         request.node._pages.append(page)
         return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert csp_violations == [], "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 @pytest.fixture
@@ -149,6 +174,23 @@ def screenshot():
             small.save(path, optimize=True)
 
     return take
+
+
+_axe = Axe()
+# What fails a test: WCAG problems axe rates serious or critical. Lesser ones are reported by axe
+# itself to whoever runs it by hand; these are the ones that lock people out.
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def check_a11y(page) -> None:
+    """Run axe-core (from axe-playwright-python, injected by the test only) over the page as it is now."""
+    results = _axe.run(page)
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    report = "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(str(node['target']) for node in v['nodes'])}"
+        for v in blocking
+    )
+    assert not blocking, f"Accessibility problems on {page.url}:\n{report}"
 
 
 def log_in(page, username, password):

@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.browser.conftest import log_in
-from vision.models import Task
+from tests.browser.conftest import check_a11y, log_in
+from vision.models import Profile, Task, Upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,11 +46,13 @@ def test_a_new_user_describes_a_photo_and_a_url(new_page, django_user_model, pho
     log_in(page, "edith", "edith-password-1")
 
     page.get_by_text("Sandbox", exact=True).wait_for()
-    page.locator('input[type="file"]').set_input_files(str(photo))
+    page.locator('input[name="files"]').set_input_files(str(photo))
     page.locator('.staged-item:has(input[name="uploads"])', has_text="meadow.jpg").wait_for()
     page.get_by_label("Image addresses (URLs)").fill(photo_server)
     page.get_by_label("Gemini 2.5 Pro").check()
-    page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
+    page.get_by_role("button", name="One sentence").click()
+    assert page.get_by_label("One description of all these images together").is_checked()
+    check_a11y(page)
     screenshot(page, "describe")
     page.evaluate("window.__sameDocument = true")
     page.get_by_role("button", name="Describe", exact=True).click()
@@ -58,12 +60,14 @@ def test_a_new_user_describes_a_photo_and_a_url(new_page, django_user_model, pho
     page.wait_for_url("**/tasks/*/")
     page.get_by_role("progressbar").wait_for()
     page.evaluate("window.__sameDocument = true")
+    check_a11y(page)
     screenshot(page, "running")
     page.get_by_role("heading", name="Description").wait_for(timeout=20_000)
     assert page.evaluate("window.__sameDocument") is True  # the answer arrived without a reload
     answer = page.locator(".answer").inner_text()
     assert "simulated" in answer
     assert page.get_by_role("progressbar").count() == 0
+    check_a11y(page)
     screenshot(page, "done")
 
     page.get_by_role("button", name="Copy text").click()
@@ -87,18 +91,46 @@ def test_the_form_explains_a_model_limit_before_submitting(new_page, django_user
     first, second = tmp_path / "one.png", tmp_path / "two.png"
     for path in (first, second):
         Image.new("RGB", (50, 50), (200, 0, 0)).save(path)
-    page.locator('input[type="file"]').set_input_files([str(first), str(second)])
+    page.locator('input[name="files"]').set_input_files([str(first), str(second)])
     page.locator('.staged-item:has(input[name="uploads"])', has_text="two.png").wait_for()
     page.locator('.staged-item:has(input[name="uploads"])', has_text="one.png").wait_for()
     page.get_by_label("Nemotron 3 Nano Omni").check()
-    assert "takes at most 1 image" in page.locator("#image-count").inner_text()
+    count = page.locator("#image-count")
+    expected = (
+        "2 images ready. Nemotron 3 Nano Omni takes one image per description: "
+        "remove 1, or pick a model that takes more."
+    )
+    assert count.inner_text() == expected
+    check_a11y(page)
     page.get_by_role("button", name="Describe", exact=True).click()
-    page.get_by_text("Nemotron 3 Nano Omni takes at most 1 image per description; you gave 2.").wait_for()
+    page.get_by_text("Nemotron 3 Nano Omni takes at most 1 image per description; you gave 2. Remove 1").wait_for()
+    assert count.inner_text() == expected  # under the images, next to "Remove all"
+    assert page.get_by_role("button", name="Remove all").is_visible()
+    check_a11y(page)
     page.get_by_role("button", name="Remove two.png").click()
     page.locator(".staged-item", has_text="two.png").wait_for(state="detached")
+    assert count.inner_text() == "1 image ready. Nemotron 3 Nano Omni takes one image per description."
+    assert not page.get_by_role("button", name="Remove all").is_visible()
     page.get_by_role("button", name="Describe", exact=True).click()
     page.wait_for_url("**/tasks/*/")
     assert Task.objects.get().images.count() == 1
+
+
+def test_with_no_model_chosen_the_count_claims_no_limit(new_page, django_user_model, tmp_path):
+    # A default model FoxWeb no longer offers leaves every model unchosen.
+    user = django_user_model.objects.create_user("fenna", password="fenna-password-1")
+    Profile.of(user)
+    Profile.objects.filter(user=user).update(default_model="retired-model")
+    page = new_page()
+    log_in(page, "fenna", "fenna-password-1")
+    assert page.locator('input[name="model"]:checked').count() == 0
+    picture = tmp_path / "one.png"
+    Image.new("RGB", (50, 50), (200, 0, 0)).save(picture)
+    page.locator('input[name="files"]').set_input_files([str(picture)])
+    page.locator('.staged-item:has(input[name="uploads"])', has_text="one.png").wait_for()
+    assert page.locator("#image-count").inner_text() == "1 image ready."
+    page.get_by_label("GPT-5.5").check()
+    assert page.locator("#image-count").inner_text() == "1 image ready. GPT-5.5 takes one image per description."
 
 
 def test_the_describe_page_works_on_a_phone(new_page, django_user_model):
@@ -107,6 +139,7 @@ def test_the_describe_page_works_on_a_phone(new_page, django_user_model):
     log_in(page, "edith", "edith-password-1")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
+    check_a11y(page)
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
 
@@ -115,9 +148,175 @@ def test_the_first_visit_creates_the_administrator(new_page):
     page = new_page()
     page.goto("/")
     page.get_by_role("heading", name="Welcome to FoxWeb").wait_for()
+    check_a11y(page)
     page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password", exact=True).fill("12345678")
+    page.get_by_label("Password confirmation").fill("12345678")
+    page.get_by_role("button", name="Create administrator account").click()
+    password = page.locator(".field", has=page.get_by_label("Password", exact=True))
+    assert "This password is too common." in password.inner_text()
+    check_a11y(page)
     page.get_by_label("Password", exact=True).fill("a-long-pass-phrase")
     page.get_by_label("Password confirmation").fill("a-long-pass-phrase")
     page.get_by_role("button", name="Create administrator account").click()
     page.get_by_role("heading", name="Describe images").wait_for()
     assert "Welcome, ada" in page.content()
+    check_a11y(page)
+
+
+def two_photos(tmp_path):
+    paths = []
+    for name, colour in (("first.png", (200, 0, 0)), ("second.png", (0, 0, 200))):
+        path = tmp_path / name
+        Image.new("RGB", (50, 50), colour).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def test_enter_in_a_one_line_field_describes_and_removes_nothing(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path))
+    page.locator('.staged-item:has(input[name="uploads"])', has_text="second.png").wait_for()
+    page.locator('.staged-item:has(input[name="uploads"])', has_text="first.png").wait_for()
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("Longest answer").press("Enter")
+    page.wait_for_url("**/tasks/*/")
+    assert sorted(image.name for image in Task.objects.get().images.all()) == ["first.png", "second.png"]
+
+
+def test_enter_without_images_keeps_the_prompt(new_page, django_user_model):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    prompt = page.get_by_label("What should the model do?")
+    prompt.fill("Name the colours.")
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("Temperature").press("Enter")
+    page.get_by_text("Add at least one image").first.wait_for()
+    assert page.get_by_label("What should the model do?").input_value() == "Name the colours."
+    check_a11y(page)
+    page.get_by_label("Claude Opus 4.7").press("Enter")  # a radio button: the same implicit submission
+    page.get_by_text("Add at least one image").first.wait_for()
+    assert page.get_by_label("What should the model do?").input_value() == "Name the colours."
+
+
+def test_enter_without_javascript_describes_too(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page(javascript=False)
+    log_in(page, "edith", "edith-password-1")
+    page.get_by_label("What should the model do?").fill("Name the colours.")
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("Longest answer").press("Enter")
+    page.get_by_text("Add at least one image").first.wait_for()
+    assert page.get_by_label("What should the model do?").input_value() == "Name the colours."
+    page.get_by_label("Choose images").set_input_files(two_photos(tmp_path))
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("Temperature").press("Enter")
+    page.wait_for_url("**/tasks/*/")
+    assert Task.objects.get().prompt == "Name the colours."
+    assert Task.objects.get().images.count() == 2
+
+
+def test_remove_all_clears_a_list_too_long_for_every_model(new_page, django_user_model, tmp_path, settings):
+    settings.FOXWEB_MAX_IMAGES_PER_TASK = 2
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    paths = two_photos(tmp_path)
+    third = tmp_path / "third.png"
+    Image.new("RGB", (50, 50), (0, 200, 0)).save(third)
+    page.locator('input[name="files"]').set_input_files([*paths, str(third)])
+    page.locator('.staged-item:has(input[name="uploads"])').nth(2).wait_for()
+    count = page.locator("#image-count")
+    assert count.inner_text() == "3 images ready. Claude Opus 4.7 takes up to 2 images per description: remove 1."
+    page.get_by_role("button", name="Remove all").click()
+    page.locator(".staged-item").first.wait_for(state="detached")
+    assert count.inner_text() == ""
+    assert not Upload.objects.exists()
+
+
+def test_the_count_always_matches_the_images_shown(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    count = page.locator("#image-count")
+    ready = page.locator('.staged-item:has(input[name="uploads"])')
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path))
+    ready.nth(1).wait_for()
+    assert count.inner_text() == "2 images ready. Claude Opus 4.7 takes up to 10 images per description."
+    page.get_by_role("button", name="Remove first.png").click()
+    page.locator(".staged-item", has_text="first.png").wait_for(state="detached")
+    assert count.inner_text().startswith("1 image ready.")
+
+    broken = tmp_path / "notes.png"
+    broken.write_bytes(b"not a picture")
+    page.locator('input[name="files"]').set_input_files(str(broken))
+    page.locator(".staged-item.failed", has_text="notes.png").wait_for()
+    assert count.inner_text().startswith("1 image ready.")
+    check_a11y(page)  # the failure is a list item holding an alert, not an alert posing as one
+    page.get_by_label("Image addresses (URLs)").fill("https://example.com/a.jpg")
+    assert count.inner_text().startswith("1 image ready, 1 address to fetch.")
+    page.get_by_label("Image addresses (URLs)").fill("")
+
+    page.reload()
+    assert ready.count() == 1
+    assert count.inner_text().startswith("1 image ready.")
+    page.get_by_role("button", name="Remove second.png").click()
+    page.locator(".staged-item", has_text="second.png").wait_for(state="detached")
+    assert count.inner_text() == ""
+
+
+def test_an_upload_after_the_session_ended_leads_to_login_and_back(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, "edith", "edith-password-1")
+    page.context.clear_cookies(name="sessionid")
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path)[0])
+    page.wait_for_url("**/login/?next=/")
+    check_a11y(page)
+    page.get_by_label("Username").fill("edith")
+    page.get_by_label("Password").fill("edith-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Describe images").wait_for()
+    assert page.url.endswith("/")
+    assert errors == []
+    assert "null" not in page.locator("#staged").inner_text()
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        ({"status": 500, "body": "Server Error"}, "Something went wrong on our side. Please try again."),
+        ({"status": 413, "body": "Too large"}, "The file is too large to send. Make it smaller and try again."),
+        ({"status": 200, "body": "<!doctype html><title>Proxy</title><h1>Sign in</h1>"}, "did not go through"),
+        (None, "FoxWeb could not be reached"),
+    ],
+    ids=["server-error", "too-large", "unexpected-page", "no-connection"],
+)
+def test_a_failed_upload_says_so_and_the_form_stays_usable(new_page, django_user_model, tmp_path, answer, message):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, "edith", "edith-password-1")
+    page.route("**/uploads/", lambda route: route.fulfill(**answer) if answer else route.abort())
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path)[0])
+    failure = page.locator(".staged-item.failed", has_text="first.png")
+    failure.wait_for()
+    assert message in failure.inner_text()
+    describe = page.get_by_role("button", name="Describe", exact=True)
+    assert describe.is_enabled()
+    assert page.locator("#image-count").inner_text() == ""
+    assert page.locator(".messages").inner_text() == ""
+    check_a11y(page)
+    failure.get_by_role("button", name="Dismiss this message").click()
+    assert page.locator(".staged-item").count() == 0
+    page.unroute("**/uploads/")
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path)[0])
+    page.locator('.staged-item:has(input[name="uploads"])', has_text="first.png").wait_for()
+    assert page.locator("#image-count").inner_text().startswith("1 image ready.")
+    assert errors == []

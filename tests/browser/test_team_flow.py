@@ -3,7 +3,7 @@
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import check_a11y, log_in
 from vision.models import Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,17 +25,19 @@ def test_a_team_shares_finds_and_exports_a_description(new_page, django_user_mod
     alice.get_by_role("button", name="Make an invitation link").click()
     link = alice.locator("#invite-url").input_value()
     assert "/invitations/" in link
+    check_a11y(alice)
 
     # Bob joins with the link.
     bob = new_page()
     log_in(bob, "bob", "bob-password-1")
     bob.goto(link)
+    check_a11y(bob)
     bob.get_by_role("button", name="Join the team").click()
     bob.get_by_role("heading", name="Shop staff").wait_for()
 
     # Alice describes a photo and shares it with the team.
     alice.get_by_role("link", name="Describe").click()
-    alice.locator('input[type="file"]').set_input_files(str(photo))
+    alice.locator('input[name="files"]').set_input_files(str(photo))
     alice.locator('.staged-item:has(input[name="uploads"])', has_text="lemons.png").wait_for()
     alice.get_by_label("Share with").select_option(label="Shop staff")
     alice.get_by_role("button", name="Describe", exact=True).click()
@@ -53,6 +55,7 @@ def test_a_team_shares_finds_and_exports_a_description(new_page, django_user_mod
     row.first.wait_for()
     assert row.count() == 1
     assert "by alice" in row.inner_text()
+    check_a11y(bob)
     screenshot(bob, "history")
     with bob.expect_download() as download:
         bob.get_by_role("link", name="CSV", exact=True).click()
@@ -64,6 +67,7 @@ def test_a_team_shares_finds_and_exports_a_description(new_page, django_user_mod
     bob.goto(f"/tasks/{task.pk}/")
     assert "Read-only" in bob.content()
     assert bob.get_by_role("button", name="Save sharing").count() == 0
+    check_a11y(bob)
 
     # Carol, on no team, reaches it by no URL.
     carol = new_page()

@@ -110,3 +110,8 @@ class ApiKey(models.Model):
     def revoke(self) -> None:
         self.revoked = timezone.now()
         self.save(update_fields=["revoked"])
+
+
+def key_label(api_key: ApiKey | None, key_source: str) -> str:
+    """Which key paid, in words: a stored key's name and last four, or the organisation or sandbox key."""
+    return str(api_key) if api_key is not None else KEY_SOURCE_LABELS.get(key_source, "")

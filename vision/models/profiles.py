@@ -17,6 +17,7 @@ class Profile(models.Model):
     default_model = models.CharField(max_length=100, blank=True)
     default_preset = models.CharField(max_length=40, blank=True)
     default_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    default_language = models.CharField(max_length=16, blank=True)
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

@@ -17,7 +17,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import connection, models
 from django.db.models import BooleanField, F, Q
@@ -26,10 +26,11 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from vision import foxapi, keyvault
-from vision.models.keys import KEY_ORGANISATION, KEY_SANDBOX, KEY_SOURCE_LABELS, ApiKey
-from vision.models.teams import Membership, Team
+from vision.models.keys import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, key_label
+from vision.models.teams import Membership, Team, shared_with
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +46,23 @@ STOPPED_WHILE_RUNNING = (
 )
 
 
+class ReviewState(models.TextChoices):
+    SUGGESTED = "suggested", "Suggested"
+    EDITED = "edited", "Edited"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
 class TaskQuerySet(models.QuerySet):
     def visible_to(self, user, *, one_query: bool = False) -> TaskQuerySet:
         """The tasks a user may see: their own, and those shared with a team they belong to.
 
-        Every view that shows a task, its status, its images or an export starts here. The team
-        ids are read first (one small query) so that PostgreSQL can use the owner and team
-        indexes, or the owner index alone for someone in no team. With `one_query` they are a
-        subquery of the same statement instead, for looking up one task by its id: the status
-        card, which every viewer polls, then costs a single round trip.
+        Every view that shows a task, its status, its images or an export starts here. With
+        `one_query`, the rule is a single statement (see shared_with), for looking up one task by
+        its id: the status card, which every viewer polls, then costs one round trip.
         """
-        if not user.is_authenticated:
-            return self.none()
-        if one_query:
-            their_teams = Membership.objects.filter(user=user).values("team_id")
-            return self.filter(Q(owner=user) | Q(team_id__in=their_teams))
-        their_teams = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
-        if not their_teams:
-            return self.filter(owner=user)
-        return self.filter(Q(owner=user) | Q(team_id__in=their_teams))
+        rule = shared_with(user, one_query=one_query)
+        return self.none() if rule is None else self.filter(rule)
 
     def search(self, text: str) -> TaskQuerySet:
         """Tasks whose prompt, answer, image names or image addresses contain every word of `text`.
@@ -92,6 +91,7 @@ class Task(models.Model):
     """One request to describe images, and everything FoxAPI said about it."""
 
     class Status(models.TextChoices):
+        DRAFT = "draft", "Not sent yet"
         QUEUED = "queued", "Waiting to be sent"
         SUBMITTING = "submitting", "Sending"
         PENDING = "pending", "Waiting in line"
@@ -115,6 +115,8 @@ class Task(models.Model):
     key_source = models.CharField(max_length=20, blank=True)
     # The unguessable token of the read-only public link, while the owner keeps it open.
     share_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Whether readers of the public link may open the full-size images (thumbnails they always see).
+    public_full_images = models.BooleanField(default=False)
     model = models.CharField(max_length=100)
     prompt = models.TextField()
     system_prompt = models.TextField(blank=True)
@@ -124,6 +126,18 @@ class Task(models.Model):
     high_detail = models.BooleanField(default=False)
     # The images' names and addresses, so history search finds "banner" in banner.jpg.
     image_names = models.TextField(blank=True, default="")
+    # A row of a batch: the batch, the row's id or SKU (from a CSV) and what its row added to the prompt.
+    batch = models.ForeignKey("vision.Batch", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    leads_batch = models.BooleanField(default=False, help_text="The batch's first row, listed for it in history")
+    external_id = models.CharField(max_length=200, blank=True)
+    row_context = models.TextField(blank=True)
+    # Alt text (vision/alttext): the image's purpose, the context given, and the output language.
+    purpose = models.CharField(max_length=20, blank=True)
+    purpose_detail = models.CharField(max_length=300, blank=True)
+    context = models.TextField(blank=True)
+    keywords = models.CharField(max_length=500, blank=True)
+    audience = models.CharField(max_length=200, blank=True)
+    language = models.CharField(max_length=16, blank=True)
 
     upstream_id = models.CharField(max_length=200, blank=True, db_index=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
@@ -138,6 +152,16 @@ class Task(models.Model):
     error_message = models.TextField(blank=True)
     # While a task is active, a passing problem (FoxAPI busy, say) is kept here; not a failure.
     check_problem = models.CharField(max_length=500, blank=True)
+    # Alt text read from the answer (the model's suggestion), and what a person made of it.
+    alt_text = models.TextField(blank=True)
+    long_description = models.TextField(blank=True)
+    visible_text = models.TextField(blank=True)
+    final_text = models.TextField(blank=True)
+    review_state = models.CharField(max_length=20, choices=ReviewState.choices, default=ReviewState.SUGGESTED)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     created = models.DateTimeField(default=timezone.now)
     submitted = models.DateTimeField(null=True, blank=True)
@@ -165,6 +189,7 @@ class Task(models.Model):
             models.Index(fields=["team", "-id"], name="task_team_newest"),
             models.Index(fields=["api_key", "created"], name="task_key_usage"),
             models.Index(fields=["status", "next_attempt"], name="task_worker_due"),
+            models.Index(fields=["batch", "id"], name="task_batch_rows"),
         ]
 
     def __str__(self) -> str:
@@ -179,6 +204,119 @@ class Task(models.Model):
         """Only the owner changes a task: sharing, public link, retry, stop, deletion."""
         return user.is_authenticated and self.owner_id == user.pk
 
+    @cached_property
+    def title(self) -> str:
+        """What tells this description apart in headings and lists: its first image's name and how
+        many more, e.g. "banner.jpg + 3 more". Lists prefetch `images` so this costs no query there."""
+        names = [image.name for image in self.images.all()]
+        if not names:
+            return f"Description {self.pk}"
+        return names[0] if len(names) == 1 else f"{names[0]} + {len(names) - 1} more"
+
+    def can_review(self, user) -> bool:
+        """Who may edit, approve or reject the result: the owner, and the members of the team it is shared with."""
+        if self.can_change(user):
+            return True
+        return (
+            user.is_authenticated
+            and self.team_id is not None
+            and Membership.objects.filter(team_id=self.team_id, user=user).exists()
+        )
+
+    # Alt text ---------------------------------------------------------------------------------
+
+    @property
+    def is_alt_text(self) -> bool:
+        return bool(self.purpose)
+
+    @property
+    def is_decorative(self) -> bool:
+        return self.purpose == "decorative"
+
+    @property
+    def model_text(self) -> str:
+        """What the model suggested: the alt text read from its answer, or the whole answer."""
+        return self.alt_text if self.is_alt_text else self.answer
+
+    @property
+    def text(self) -> str:
+        """The text to use: what a person wrote or approved, else the model's suggestion."""
+        if self.review_state in (ReviewState.EDITED, ReviewState.APPROVED) and self.final_text:
+            return self.final_text
+        return self.model_text
+
+    @property
+    def has_new_suggestion(self) -> bool:
+        """The model answered again after a person settled the text: the new answer waits beside it."""
+        return (
+            self.review_state in (ReviewState.EDITED, ReviewState.APPROVED)
+            and bool(self.final_text)
+            and self.model_text.strip() != self.final_text.strip()
+            and self.finished is not None
+            and self.reviewed_at is not None
+            and self.finished > self.reviewed_at
+        )
+
+    @property
+    def checks(self) -> list:
+        """The checks shown with the result: set by a page that knows the batch's other texts, else computed."""
+        if not hasattr(self, "_checks"):
+            self._checks = self.findings()
+        return self._checks
+
+    @checks.setter
+    def checks(self, findings: list) -> None:
+        self._checks = findings
+
+    def findings(self, other_alts=()) -> list:
+        """The alt text checks (warnings that never block) for the text to use."""
+        if not self.is_alt_text or self.status != self.Status.COMPLETED or self.is_decorative:
+            return []
+        from vision import alttext
+
+        return alttext.check(
+            self.text,
+            language=self.language or alttext.DEFAULT_LANGUAGE,
+            visible_text=self.visible_text,
+            other_alts=other_alts,
+            purpose=self.purpose,
+        )
+
+    def review(self, user, action: str, text: str | None = None) -> bool:
+        """Edit, approve, reject, restore the model's text, or take a new suggestion; recorded with who and when.
+
+        A person's text is kept in `final_text`, the model's beside it in `alt_text`/`answer`, so a
+        later answer never overwrites what a person wrote or approved.
+        """
+        states = {
+            ReviewEvent.Action.EDITED: ReviewState.EDITED,
+            ReviewEvent.Action.APPROVED: ReviewState.APPROVED,
+            ReviewEvent.Action.REJECTED: ReviewState.REJECTED,
+            ReviewEvent.Action.RESTORED: ReviewState.SUGGESTED,
+            ReviewEvent.Action.ACCEPTED: ReviewState.EDITED,
+        }
+        if action not in states or self.status != self.Status.COMPLETED:
+            return False
+        final = self.final_text
+        if action == ReviewEvent.Action.EDITED:
+            final = (text or "").strip()
+        elif action == ReviewEvent.Action.APPROVED:
+            final = (text if text is not None else self.text).strip()
+        elif action in (ReviewEvent.Action.RESTORED, ReviewEvent.Action.ACCEPTED):
+            final = self.model_text if action == ReviewEvent.Action.ACCEPTED else ""
+        now = timezone.now()
+        updated = Task.objects.filter(pk=self.pk, status=self.Status.COMPLETED).update(
+            final_text=final,
+            review_state=states[action],
+            reviewed_by=user,
+            reviewed_at=now,
+            revision=F("revision") + 1,
+        )
+        if updated:
+            ReviewEvent.objects.create(task=self, user=user, action=action, text=final, created=now)
+            self.refresh_from_db()
+        return bool(updated)
+
     @property
     def first_line(self) -> str:
         for line in self.answer.splitlines():
@@ -187,15 +325,18 @@ class Task(models.Model):
                 return text
         return ""
 
-    def share_publicly(self) -> str:
+    def share_publicly(self, *, full_images: bool = False) -> str:
+        """Open (or keep) the public link; ``full_images`` lets its readers open the full-size images."""
         if not self.share_token:
             self.share_token = secrets.token_urlsafe(32)
-            self.save(update_fields=["share_token"])
+        self.public_full_images = full_images
+        self.save(update_fields=["share_token", "public_full_images"])
         return self.share_token
 
     def revoke_public_link(self) -> None:
         self.share_token = None
-        self.save(update_fields=["share_token"])
+        self.public_full_images = False
+        self.save(update_fields=["share_token", "public_full_images"])
 
     @property
     def is_active(self) -> bool:
@@ -231,9 +372,7 @@ class Task(models.Model):
 
     @property
     def key_label(self) -> str:
-        if self.api_key_id:
-            return str(self.api_key)
-        return KEY_SOURCE_LABELS.get(self.key_source, "")
+        return key_label(self.api_key if self.api_key_id else None, self.key_source)
 
     @property
     def key_ref(self) -> str:
@@ -356,6 +495,13 @@ class Task(models.Model):
             changes["upstream_checks"] = F("upstream_checks") + 1
         if state.status == self.Status.COMPLETED:
             usage = state.usage
+            if self.is_alt_text:
+                from vision import alttext
+
+                parsed = alttext.parse_answer(self.purpose, state.answer)
+                changes.update(
+                    alt_text=parsed.alt, long_description=parsed.long_description, visible_text=parsed.visible_text
+                )
             changes.update(
                 answer=state.answer,
                 reasoning=state.reasoning,
@@ -489,6 +635,30 @@ class TaskImage(models.Model):
         upload.forget()
         return image
 
+    @classmethod
+    def from_stream(cls, task: Task, position: int, name: str, item) -> TaskImage:
+        """Store an image read from a stream (a ZIP member), unchecked: the worker checks it when preparing."""
+        with item.open() as stream:
+            stored = default_storage.save(f"uploads/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.bin", File(stream))
+        return cls.objects.create(
+            task=task,
+            position=position,
+            name=name[:255],
+            original=stored,
+            original_width=item.width,
+            original_height=item.height,
+            original_bytes=item.size,
+            original_format=item.format[:10],
+        )
+
+    def drop_original(self) -> None:
+        """Forget the original (it may carry location data) once nothing needs it."""
+        name = self.original.name
+        if name:
+            self.original = ""
+            self.save(update_fields=["original"])
+            _delete_if_unused(name)
+
     def store_prepared(self, prepared) -> None:
         """Keep the prepared copy (identical images share one file) and drop the original."""
         old_thumbnail, original = self.thumbnail.name, self.original.name
@@ -542,3 +712,26 @@ def _store(filename: str, data: bytes) -> str:
     if not default_storage.exists(path):
         path = default_storage.save(path, ContentFile(data))
     return path
+
+
+class ReviewEvent(models.Model):
+    """Who changed or judged a result, and when: the provenance of every alt text a person touched."""
+
+    class Action(models.TextChoices):
+        EDITED = "edited", "Edited"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        RESTORED = "restored", "Went back to the model's text"
+        ACCEPTED = "accepted", "Took the model's new suggestion"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="review_events")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    text = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.user} on task {self.task_id}"

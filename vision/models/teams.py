@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ class Team(models.Model):
 
     name = models.CharField(max_length=100)
     created = models.DateTimeField(auto_now_add=True)
+    default_language = models.CharField(max_length=16, blank=True, help_text="Language of new alt text")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
 
     class Meta:
@@ -124,3 +126,21 @@ class Invitation(models.Model):
             except IntegrityError:  # already a member: the link is still spent
                 pass
         return True
+
+
+def shared_with(user, *, one_query: bool = False) -> Q | None:
+    """The rule for what a user may see: their own things and their teams'. None for nobody (logged out).
+
+    The team ids are read first (one small query) so that PostgreSQL can use the owner and team
+    indexes, or the owner index alone for someone in no team. With `one_query` they are a
+    subquery of the same statement instead: one round trip fewer where one row is looked up by
+    its id.
+    """
+    if not user.is_authenticated:
+        return None
+    if one_query:
+        return Q(owner=user) | Q(team_id__in=Membership.objects.filter(user=user).values("team_id"))
+    their_teams = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+    if not their_teams:
+        return Q(owner=user)
+    return Q(owner=user) | Q(team_id__in=their_teams)

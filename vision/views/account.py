@@ -1,17 +1,38 @@
-"""The account page: password, defaults for the describe form, logging out everywhere."""
+"""Logging in, and the account page: password, defaults for the describe form, logging out everywhere."""
 
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from vision.forms import ConfirmPasswordForm, PreferencesForm
+from vision import throttle
+from vision.forms import ChangePasswordForm, ConfirmPasswordForm, PreferencesForm
 from vision.models import Profile
 
 
-def _password_form(user, data=None) -> PasswordChangeForm:
-    form = PasswordChangeForm(user, data)
+class LoginView(auth_views.LoginView):
+    """Django's login, with a limit on wrong passwords per user name and per client address."""
+
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        seconds = throttle.login_blocked_for(request, request.POST.get("username", ""))
+        if seconds:
+            return throttle.too_many(request, seconds, "wrong passwords")
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        throttle.login_succeeded(self.request, form.cleaned_data.get("username", ""))
+        return super().form_valid(form)
+
+    def form_invalid(self, form):
+        throttle.login_failed(self.request, self.request.POST.get("username", ""))
+        return super().form_invalid(form)
+
+
+def _password_form(user, data=None) -> ChangePasswordForm:
+    form = ChangePasswordForm(user, data)
     form.fields["old_password"].widget.attrs.pop("autofocus", None)  # the page opens at the top
     return form
 

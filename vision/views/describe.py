@@ -9,22 +9,31 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from vision import images, services
-from vision.forms import PRESETS, DescribeForm, max_images_for
+from vision import alttext, catalog, images, services
+from vision.forms import PER_IMAGE_PRESETS, PRESETS, DescribeForm
 from vision.models import Profile, Upload
 from vision.views.common import file_response, get_task_for_user
 
 
 def _describe_context(form: DescribeForm, quiet: bool = False) -> dict:
+    staged = form.staged_uploads()
+    count_text, too_many = form.image_count(len(staged))
     return {
         "form": form,
         "quiet": quiet,
-        "staged": form.staged_uploads(),
+        "staged": staged,
+        "count_text": count_text,
+        "too_many": too_many,
         "presets": PRESETS,
+        "chosen_preset": form.chosen_preset(),
+        "mode": form.chosen_mode(),
+        "batch_limit": settings.FOXWEB_MAX_IMAGES_PER_BATCH,
+        "per_image_presets": " ".join(sorted(PER_IMAGE_PRESETS)),
+        "purpose": (form.data.get("purpose") if form.is_bound else None) or alttext.DEFAULT_PURPOSE,
+        "purpose_help": {purpose.key: purpose.help for purpose in alttext.PURPOSES},
         "max_upload_mb": settings.FOXWEB_MAX_UPLOAD_BYTES // (1024 * 1024),
         "model_options": [
-            {"name": name, "label": info["label"], "limit": max_images_for(name)}
-            for name, info in settings.FOXWEB_MODELS.items()
+            {"name": name, "label": label, "limit": catalog.max_images(name)} for name, label in catalog.choices()
         ],
     }
 
@@ -42,27 +51,38 @@ def describe(request):
     if "describe" not in request.POST:
         # A preset or a "remove" button pressed without JavaScript: edit the form, keep the rest.
         data = request.POST.copy()
-        preset = PRESETS.get(data.get("preset", ""))
-        if preset:
-            data["prompt"] = preset[1]
-        removed = data.get("remove_upload", "")
-        if removed.isdigit() and len(removed) <= 18:
-            for upload in Upload.objects.filter(owner=request.user, pk=removed):
-                upload.delete()  # one by one, so its files go too
-            data.setlist("uploads", [value for value in data.getlist("uploads") if value != removed])
+        chosen = data.get("choose_preset", "")
+        if chosen in PRESETS:
+            data["preset"], data["prompt"] = chosen, PRESETS[chosen][1]
+        removed = data.getlist("uploads") if "remove_all" in data else [data.get("remove_upload", "")]
+        removed = [value for value in removed if value.isdigit() and len(value) <= 18]
+        for upload in Upload.objects.filter(owner=request.user, pk__in=removed):
+            upload.delete()  # one by one, so its files go too
+        data.setlist("uploads", [value for value in data.getlist("uploads") if value not in removed])
+        if "remove_all" in data:
+            data["urls"] = ""
         form = DescribeForm(request.user, data, request.FILES)
         form.is_valid()  # keeps any newly chosen files as uploads
+        form.close()
         return render(request, template, _describe_context(form, quiet=True))
 
     form = DescribeForm(request.user, request.POST, request.FILES)
-    if form.is_valid():
-        task = services.create_task(
-            request.user, form.options(), uploads=form.all_uploads(), urls=form.cleaned_data["urls"]
-        )
-        Profile.objects.filter(user=request.user).update(default_team=form.cleaned_data["team"])  # for next time
-        if request.htmx:
-            return HttpResponseClientRedirect(task.get_absolute_url())
-        return redirect(task)
+    try:
+        if form.is_valid():
+            if form.is_batch:
+                made = services.create_batch(
+                    request.user, form.options(), form.batch_rows(), problems=form.intake_problems
+                )
+            else:
+                made = services.create_task(
+                    request.user, form.options(), uploads=form.all_uploads(), urls=form.cleaned_data["urls"]
+                )
+            Profile.objects.filter(user=request.user).update(default_team=form.cleaned_data["team"])  # next time
+            if request.htmx:
+                return HttpResponseClientRedirect(made.get_absolute_url())
+            return redirect(made)
+    finally:
+        form.close()
     tampered = [name for name in ("uploads", "team") if name in form.errors]
     if tampered or ("key" in form.errors and request.POST.get("key")):  # others' uploads, teams or keys
         return HttpResponseBadRequest("Unknown upload, team or key.")
@@ -108,13 +128,8 @@ def upload_create(request):
         upload = Upload.stage_file(request.user, file)
     except images.ImageError as exc:
         error = exc.user_message
-    status = 200 if upload else 422
-    return render(
-        request,
-        "vision/describe.html#staged-upload",
-        {"upload": upload, "error": error, "name": file.name},
-        status=status,
-    )
+    # A refused file is the user's mistake: its explanation is the list item, answered with 200 like other mistakes.
+    return render(request, "vision/describe.html#staged-upload", {"upload": upload, "error": error, "name": file.name})
 
 
 @require_POST

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib import messages
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vision.exports import csv_lines, json_chunks
 from vision.forms import HistoryFilterForm
-from vision.models import Task, TaskImage
+from vision.models import Batch, Task, TaskImage
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 500
@@ -28,6 +28,13 @@ EXPORT_FIELDS = [
     "images",
     "prompt",
     "answer",
+    "text",
+    "review_state",
+    "reviewed_by",
+    "language",
+    "checks",
+    "batch",
+    "external_id",
     "prompt_tokens",
     "completion_tokens",
     "total_tokens",
@@ -37,7 +44,7 @@ EXPORT_FIELDS = [
 
 
 def _visible_tasks(request):
-    return Task.objects.visible_to(request.user).select_related("owner", "team")
+    return Task.objects.visible_to(request.user).select_related("owner", "team", "batch")
 
 
 def _selected_ids(values: Iterable[str]) -> list[int]:
@@ -49,14 +56,17 @@ def history(request):
     """Newest first, 50 a page; "Older" pages by id, so page 2,000 costs what page 1 does."""
     filters = HistoryFilterForm(request.user, request.GET)
     tasks = filters.filter(_visible_tasks(request)).order_by("-id")
+    if not filters.looks_inside_batches:
+        tasks = tasks.filter(Q(batch__isnull=True) | Q(leads_batch=True))  # a batch is one entry, by its first row
     before = request.GET.get("before", "")[:18]
     if before.isdigit():
         tasks = tasks.filter(id__lt=int(before))
-    first_images = Prefetch("images", queryset=TaskImage.objects.filter(position=0), to_attr="first_images")
-    page = list(tasks.prefetch_related(first_images)[: PAGE_SIZE + 1])
+    page = list(tasks.prefetch_related("images")[: PAGE_SIZE + 1])  # thumbnails and Task.title
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
     query = request.GET.copy()
     query.pop("before", None)
+    if not filters.looks_inside_batches:
+        _attach_batch_counts(page)
     context = {
         "filters": filters,
         "tasks": page[:PAGE_SIZE],
@@ -68,15 +78,36 @@ def history(request):
     return render(request, template, context)
 
 
+def _attach_batch_counts(tasks: list[Task]) -> None:
+    """For each batch listed (by its first row), its counts: one query for the whole page."""
+    leads = {task.batch_id: task for task in tasks if task.leads_batch and task.batch_id}
+    if not leads:
+        return
+    rows = Task.objects.filter(batch_id__in=leads).values("batch_id", "status").annotate(count=Count("id"))
+    for task in leads.values():
+        task.batch_counts = {"total": 0, "done": 0, "failed": 0, "active": 0}
+    for row in rows:
+        counts = leads[row["batch_id"]].batch_counts
+        counts["total"] += row["count"]
+        if row["status"] == Task.Status.COMPLETED:
+            counts["done"] += row["count"]
+        elif row["status"] in (Task.Status.FAILED, Task.Status.CANCELLED):
+            counts["failed"] += row["count"]
+        else:
+            counts["active"] += row["count"]
+
+
 @require_POST
 def history_delete(request):
     """Delete the selected tasks that are the user's own; colleagues' tasks are left alone."""
     selected = _selected_ids(request.POST.getlist("task"))
-    if not selected:
+    batches = _selected_ids(request.POST.getlist("batch"))
+    if not selected and not batches:
         messages.error(request, "Select the descriptions to delete first.")
         return redirect("history")
-    visible = Task.objects.visible_to(request.user).filter(pk__in=selected)
+    visible = Task.objects.visible_to(request.user).filter(Q(pk__in=selected) | Q(batch_id__in=batches))
     own = visible.filter(owner=request.user)
+    Batch.objects.filter(pk__in=batches, owner=request.user).delete()
     skipped = visible.count() - own.count()
     deleted = own.count()
     own.delete()
@@ -96,12 +127,13 @@ def history_export(request, format: str):
     tasks = filters.filter(_visible_tasks(request))
     if request.method == "POST":
         selected = _selected_ids(request.POST.getlist("task"))
-        if not selected:
+        batches = _selected_ids(request.POST.getlist("batch"))
+        if not selected and not batches:
             messages.error(request, "Select the descriptions to export first, or use “Export all shown”.")
             return redirect("history")
-        tasks = tasks.filter(pk__in=selected)
+        tasks = tasks.filter(Q(pk__in=selected) | Q(batch_id__in=batches))
     tasks = (
-        tasks.select_related("api_key")
+        tasks.select_related("api_key", "reviewed_by")
         .order_by("-id")
         .prefetch_related(
             Prefetch("images", queryset=TaskImage.objects.only("task_id", "position", "name", "source_url"))
@@ -131,6 +163,13 @@ def _export_row(task: Task, viewer_id: int) -> dict:
         "images": [image.source_url or image.name for image in task.images.all()],
         "prompt": task.prompt,
         "answer": task.answer,
+        "text": task.text,
+        "review_state": task.review_state if task.status == Task.Status.COMPLETED else "",
+        "reviewed_by": task.reviewed_by.get_username() if task.reviewed_by_id else "",
+        "language": task.language,
+        "checks": "; ".join(finding.message for finding in task.findings()),
+        "batch": task.batch_id or "",
+        "external_id": task.external_id,
         "prompt_tokens": task.prompt_tokens,
         "completion_tokens": task.completion_tokens,
         "total_tokens": task.total_tokens,

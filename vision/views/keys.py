@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,6 +29,11 @@ def _keys_page(request, form: ApiKeyForm, status: int = 200):
         .exclude(pk__in=[key.pk for key in managed])
         .select_related("team")
     )
+    # The message about a key just saved is shown in that key's card, which the page scrolls to:
+    # on a phone the list sits below the form, out of sight.
+    saved = {message.extra_tags: message.message for message in messages.get_messages(request)}
+    for key in managed:
+        key.saved_message = saved.get(f"in-place key-{key.pk}", "")
     context = {
         "form": form,
         "keys": managed,
@@ -47,8 +53,9 @@ def keys(request):
     if not form.is_valid():
         return _keys_page(request, form)
     key = form.save()
-    messages.success(request, f"Key “{key.name}” ({key.masked}) saved. {form.notice}".strip())
-    return redirect("keys")
+    text = f"Key “{key.name}” ({key.masked}) saved. {form.notice}".strip()
+    messages.success(request, text, extra_tags=f"in-place key-{key.pk}")
+    return redirect(f"{reverse('keys')}#key-{key.pk}")
 
 
 def _get_key_for_manager(request, key_id: int) -> ApiKey:

@@ -63,7 +63,7 @@ def team_detail(request, team_id: int):
         if not form.is_valid():
             return _team_page(request, Team.objects.get(pk=team.pk), membership, rename_form=form)
         form.save()
-        messages.success(request, "Team renamed.")
+        messages.success(request, "Team saved.")
         return redirect(team)
     return _team_page(request, team, membership)
 

@@ -1,0 +1,212 @@
+"""Batch pages: confirm before sending, watch the rows fill in with one poll, act on rows, export."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponseBadRequest, HttpResponseNotModified, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from vision import batch_exports, services
+from vision.batch_exports import attach_checks
+from vision.forms import BatchShareForm
+from vision.models import Batch, ReviewState, Task, TaskImage
+
+ROWS_PER_PAGE = 50
+
+
+def get_batch_for_user(request, batch_id: int) -> Batch:
+    """The batch if this user may see it, else 404 (as for tasks)."""
+    return get_object_or_404(Batch.objects.visible_to(request.user).select_related("api_key", "team"), pk=batch_id)
+
+
+def get_batch_for_owner(request, batch_id: int) -> Batch:
+    batch = get_batch_for_user(request, batch_id)
+    if not batch.can_change(request.user):
+        raise Http404
+    return batch
+
+
+FILTERS = {
+    "needs-review": ("Needs review", {"status": "completed", "review_state": ReviewState.SUGGESTED}),
+    "failed": ("Failed", {"status__in": ["failed", "cancelled"]}),
+    "approved": ("Approved", {"review_state": ReviewState.APPROVED}),
+}
+
+
+def _rows(batch: Batch, page_number, shown: str, total: int):
+    """One page of rows with their first image and reviewer, in a fixed number of queries whatever the page."""
+    first_images = Prefetch("images", queryset=TaskImage.objects.filter(position=0), to_attr="first_images")
+    rows = batch.tasks.order_by("id").select_related("reviewed_by").prefetch_related(first_images)
+    paginator = Paginator(rows, ROWS_PER_PAGE)
+    if shown in FILTERS:
+        paginator.object_list = rows.filter(**FILTERS[shown][1])
+    else:
+        paginator.count = total  # known from the counts already: no second COUNT query
+    return paginator.get_page(page_number)
+
+
+def _page_number(request) -> int:
+    value = request.GET.get("page", "1")
+    return int(value) if value.isdigit() and len(value) < 6 else 1
+
+
+def _context(request, batch: Batch, counts: dict | None = None) -> dict:
+    counts = counts or batch.counts()
+    shown = request.GET.get("show", "")
+    page = _rows(batch, _page_number(request), shown, counts["total"])
+    if batch.purpose:
+        attach_checks(page.object_list, batch)
+    return {
+        "shown": shown if shown in FILTERS else "",
+        "filters": {key: label for key, (label, _) in FILTERS.items()},
+        "reviewer": _may_review(request.user, batch),
+        "batch": batch,
+        "counts": counts,
+        "page": page,
+        "rows": page.object_list,
+        "eta": _time_left(batch, counts),
+        "is_active": counts["waiting"] + counts["running"] > 0 and not batch.is_draft,
+        "can_change": batch.can_change(request.user),
+    }
+
+
+def _may_review(user, batch: Batch) -> bool:
+    """The batch's rows share its owner and team, so the rule of Task.can_review holds for all of them."""
+    return Task(owner_id=batch.owner_id, team_id=batch.team_id).can_review(user)
+
+
+def _time_left(batch: Batch, counts: dict) -> int | None:
+    """Seconds left, from the pace so far (None until a few rows have finished)."""
+    left = counts["waiting"] + counts["running"]
+    if not left or not batch.confirmed or counts["finished"] < 3:
+        return None
+    elapsed = (timezone.now() - batch.confirmed).total_seconds()
+    return round(left * elapsed / counts["finished"])
+
+
+@require_GET
+def batch_detail(request, batch_id: int):
+    batch = get_batch_for_user(request, batch_id)
+    context = _context(request, batch)
+    if batch.can_change(request.user):
+        context["share_form"] = BatchShareForm(request.user, initial={"team": batch.team_id})
+    return render(request, "vision/batch_detail.html", context)
+
+
+@require_GET
+def batch_changes(request, batch_id: int):
+    """The one poll of a batch page: the summary, and only the rows of this page that changed.
+
+    The browser sends what it shows as `seen=<task id>:<revision>`; unchanged pages answer 304.
+    """
+    if not request.htmx:
+        return redirect("batch_detail", batch_id=batch_id)
+    batch = get_batch_for_user(request, batch_id)
+    counts = batch.counts()
+    seen = {}
+    for value in request.GET.getlist("seen")[:ROWS_PER_PAGE]:
+        task_id, _, revision = value.partition(":")
+        if task_id.isdigit() and revision.isdigit() and len(task_id) < 19:
+            seen[int(task_id)] = int(revision)
+    digest = hash((frozenset(seen.items()), request.GET.get("show", "")))
+    etag = f'"b{batch.pk}-v{counts["version"]}-p{_page_number(request)}-u{request.user.pk}-s{digest}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        context = _context(request, batch, counts)
+        context["polling"] = True
+        context["changed"] = [row for row in context["rows"] if seen.get(row.pk) != row.revision]
+        response = render(request, "vision/batch_detail.html#changes", context)
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_POST
+def batch_confirm(request, batch_id: int):
+    batch = get_batch_for_owner(request, batch_id)
+    if services.confirm_batch(batch):
+        messages.success(request, f"Sending {batch.tasks.count()} images. You can close this page: the work goes on.")
+    return redirect(batch)
+
+
+@require_POST
+def batch_retry_failed(request, batch_id: int):
+    batch = get_batch_for_owner(request, batch_id)
+    count = services.retry_failed(batch)
+    messages.success(request, f"Trying {count} image{'s' if count != 1 else ''} again.")
+    return redirect(batch)
+
+
+@require_POST
+def batch_stop(request, batch_id: int):
+    batch = get_batch_for_owner(request, batch_id)
+    count = services.stop_rest(batch)
+    messages.success(
+        request,
+        f"Stopped {count} image{'s' if count != 1 else ''}. Those already with FoxAPI may still be charged.",
+    )
+    return redirect(batch)
+
+
+@require_POST
+def batch_delete(request, batch_id: int):
+    batch = get_batch_for_owner(request, batch_id)
+    was_draft = batch.is_draft
+    batch.delete()
+    messages.success(request, "The batch was cancelled; nothing was sent." if was_draft else "The batch was deleted.")
+    return redirect("history" if not was_draft else "describe")
+
+
+@require_POST
+def batch_approve_passing(request, batch_id: int):
+    """Approve every suggested alt text that passes all the checks; the others wait for a person."""
+    batch = get_batch_for_user(request, batch_id)
+    reviewable = batch.tasks.filter(status=Task.Status.COMPLETED, review_state=ReviewState.SUGGESTED)
+    reviewable = [task for task in reviewable.select_related("team") if task.can_review(request.user)]
+    if not reviewable:
+        raise Http404
+    attach_checks(reviewable, batch)
+    approved = sum(task.review(request.user, "approved") for task in reviewable if not task.checks)
+    left = len(reviewable) - approved
+    text = f"Approved {approved} alt text{'s' if approved != 1 else ''} that passed every check."
+    if left:
+        text += f" {left} need{'s' if left == 1 else ''} a look: use the “Needs review” filter."
+    messages.success(request, text)
+    return redirect(batch)
+
+
+@require_POST
+def batch_share(request, batch_id: int):
+    batch = get_batch_for_owner(request, batch_id)
+    form = BatchShareForm(request.user, request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Unknown team.")
+    batch.share_with(form.cleaned_data["team"])
+    messages.success(request, f"Shared with “{batch.team.name}”." if batch.team else "Only you can see this batch now.")
+    return redirect(batch)
+
+
+@require_GET
+def batch_export(request, batch_id: int, kind: str):
+    """Streamed: CSV or JSON with one row per image, or the "alt text only" CSV for a CMS import."""
+    batch = get_batch_for_user(request, batch_id)
+    tasks = batch.tasks.order_by("id").prefetch_related(
+        Prefetch("images", queryset=TaskImage.objects.only("task_id", "position", "name", "source_url"))
+    )
+    stamp = timezone.now().strftime("%Y-%m-%d-%H%M")
+    if kind == "csv":
+        body, content_type, suffix = batch_exports.csv_rows(batch, tasks), "text/csv; charset=utf-8", "csv"
+    elif kind == "json":
+        body, content_type, suffix = batch_exports.json_rows(batch, tasks), "application/json", "json"
+    elif kind == "alt-text.csv":
+        body, content_type, suffix = batch_exports.alt_text_rows(tasks), "text/csv; charset=utf-8", "alt-text.csv"
+    else:
+        raise Http404
+    response = StreamingHttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="foxweb-batch-{batch.pk}-{stamp}.{suffix}"'
+    return response
