@@ -49,7 +49,7 @@ def test_a_team_shares_finds_and_exports_a_description(new_page, django_user_mod
 
     # Bob finds it by a word of the answer and exports it as CSV.
     bob.get_by_role("link", name="History").click()
-    bob.get_by_label("Search prompts and answers").fill(word)
+    bob.get_by_label("Search answers, prompts, file names and addresses").fill(word)
     bob.get_by_role("button", name="Search").click()
     row = bob.locator(".history-item")
     row.first.wait_for()
