@@ -83,7 +83,8 @@ def test_checks_back_off_for_long_tasks(alice, settings):
     now = timezone.now()
     task.submitted = now
     assert jobs.check_interval(task, now) == 1.0
-    assert jobs.check_interval(task, now + timedelta(seconds=20)) == 3.0
+    assert jobs.check_interval(task, now + timedelta(seconds=20)) == 1.0
+    assert jobs.check_interval(task, now + timedelta(seconds=50)) == 3.0
     assert jobs.check_interval(task, now + timedelta(minutes=10)) == 5.0
 
 

@@ -342,11 +342,15 @@ def _backoff(attempt: int, retry_after: float | None) -> timedelta:
 # --- Checking -------------------------------------------------------------------------------------
 
 
+QUICK_CHECKS_FOR = 30.0  # seconds after sending: most descriptions finish within this, so check often
+
+
 def check_interval(task_: Task, now=None) -> float:
-    """Seconds until the next check of a running task: quick at first, backing off for long tasks."""
+    """Seconds until the next check of a running task: every FOXWEB_CHECK_FIRST_SECONDS for the first
+    half-minute (so an answer shows soon after the model wrote it), then backing off for long tasks."""
     first, most = settings.FOXWEB_CHECK_FIRST_SECONDS, settings.FOXWEB_CHECK_MAX_SECONDS
     elapsed = ((now or timezone.now()) - (task_.submitted or task_.created)).total_seconds()
-    return min(most, first + max(elapsed, 0) / 10)
+    return min(most, first + max(elapsed - QUICK_CHECKS_FOR, 0) / 10)
 
 
 def check(task_: Task) -> None:
