@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "vision.middleware.ServerTimingMiddleware",  # first, to time the whole chain; only with FOXWEB_SERVER_TIMING
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "vision.polling.UnchangedStatusMiddleware",  # unchanged status polls: 304 before sessions and auth
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
