@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -191,3 +192,24 @@ def upstream_reads(monkeypatch):
 
     monkeypatch.setattr(foxapi.FoxAPIClient, "get_task", counting)
     return calls
+
+
+def test_checks_that_change_nothing_visible_keep_the_card_unchanged(alice_client, alice, settings):
+    from tests.jobqueue import run_due_jobs
+
+    settings.FOXAPI_SANDBOX_DURATION = 100
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = make_task(alice)
+        clock.shift(21)
+        run_due_jobs()  # processing, 21 %
+        etag = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX)["ETag"]
+        clock.shift(5)
+        run_due_jobs()  # 26 %: stored, but the bar would barely move
+        task.refresh_from_db()
+        assert task.progress >= 25 and task.upstream_checks == 2
+        again = alice_client.get(f"/tasks/{task.pk}/status/", headers={**HTMX, "If-None-Match": etag})
+        assert again.status_code == 304
+        clock.shift(10)
+        run_due_jobs()  # 36 %: a step further, the card changes
+        moved = alice_client.get(f"/tasks/{task.pk}/status/", headers={**HTMX, "If-None-Match": etag})
+        assert moved.status_code == 200

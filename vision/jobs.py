@@ -372,9 +372,11 @@ def check(task_: Task) -> None:
             log.exception("Checking task %s failed unexpectedly", task_.pk)
         if getattr(error, "retry_after", None):
             next_check = max(next_check, now + timedelta(seconds=min(error.retry_after, LONGEST_BACKOFF)))
+        problem = _check_problem(error)
         task_.release(
             token,
-            check_problem=_check_problem(error),
+            seen=problem != task_.check_problem,
+            check_problem=problem,
             next_attempt=next_check,
             upstream_checks=task_.upstream_checks + 1,
         )

@@ -39,6 +39,9 @@ INTERRUPTED_MESSAGE = (
     "FoxWeb stopped (a restart or a crash) while it was sending this description, before FoxAPI confirmed it. "
     "FoxAPI may or may not have received it, so sending it again may be charged twice."
 )
+# The status card moves its progress bar in steps of this many percent: finer changes are stored, but
+# do not change the card's ETag, so the pages watching it keep getting cheap 304s.
+PROGRESS_STEP = 10
 STOPPED_BEFORE_SENDING = "You stopped this description before it was sent. " + NOTHING_SENT
 STOPPED_WHILE_RUNNING = (
     "You stopped waiting for this description. FoxAPI cannot cancel a task once it has it, so the model "
@@ -445,16 +448,19 @@ class Task(models.Model):
         self.lease_owner, self.lease_until = token, now + lease
         return token
 
-    def write(self, token: str | None, **changes) -> bool:
+    def write(self, token: str | None, *, seen: bool = True, **changes) -> bool:
         """Save `changes` while this task is active (and, with a token, only while the lease is ours).
 
-        A late or stale writer never undoes a finished task or a newer step. Every write bumps the
-        revision, which the status card's ETag follows.
+        A late or stale writer never undoes a finished task or a newer step. A write that changes
+        what a viewer sees (`seen`) bumps the revision, which the status card's ETag follows; the
+        worker's own bookkeeping does not, so an unchanged card keeps answering 304.
         """
         tasks = Task.objects.filter(pk=self.pk, status__in=self.ACTIVE_STATUSES)
         if token is not None:
             tasks = tasks.filter(lease_owner=token)
-        saved = tasks.update(**changes, revision=F("revision") + 1)
+        if seen:
+            changes["revision"] = F("revision") + 1
+        saved = tasks.update(**changes)
         if saved:
             for name, value in changes.items():
                 if not hasattr(value, "resolve_expression"):
@@ -463,9 +469,9 @@ class Task(models.Model):
             self.refresh_from_db()
         return bool(saved)
 
-    def release(self, token: str | None, **changes) -> bool:
+    def release(self, token: str | None, *, seen: bool = True, **changes) -> bool:
         """End a step: save `changes` and give up the lease, if the lease is still ours."""
-        return self.write(token, lease_owner="", lease_until=None, **changes)
+        return self.write(token, seen=seen, lease_owner="", lease_until=None, **changes)
 
     def fail(self, token: str | None, code: str, message: str) -> bool:
         """End the task as failed, saying why in words for the person who asked."""
@@ -514,7 +520,16 @@ class Task(models.Model):
             changes.update(error_code=state.error_code[:100] or state.status, error_message=plain_task_error(state))
         if state.is_terminal:
             changes["finished"] = timezone.now()  # FoxWeb's clock: the service's `created` fields may disagree
-        return self.release(token, **changes)
+        return self.release(token, seen=self._shows_a_change(state, extra), **changes)
+
+    def _shows_a_change(self, state: foxapi.TaskState, extra: dict) -> bool:
+        """Whether the status card would look different: a new status or problem, or progress past a step."""
+        return (
+            state.status != self.status
+            or bool(self.check_problem)
+            or bool(extra)
+            or state.progress // PROGRESS_STEP != self.progress // PROGRESS_STEP
+        )
 
     # Changing state: what people do -----------------------------------------------------------
 
