@@ -200,16 +200,16 @@ def test_checks_that_change_nothing_visible_keep_the_card_unchanged(alice_client
     settings.FOXAPI_SANDBOX_DURATION = 100
     with time_machine.travel(timezone.now(), tick=False) as clock:
         task = make_task(alice)
-        clock.shift(21)
-        run_due_jobs()  # processing, 21 %
+        clock.shift(26)
+        run_due_jobs()  # processing, 26 %
         etag = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX)["ETag"]
-        clock.shift(5)
-        run_due_jobs()  # 26 %: stored, but the bar would barely move
+        clock.shift(10)
+        run_due_jobs()  # 36 %: stored, but the bar would barely move
         task.refresh_from_db()
-        assert task.progress >= 25 and task.upstream_checks == 2
+        assert task.progress >= 35 and task.upstream_checks == 2
         again = alice_client.get(f"/tasks/{task.pk}/status/", headers={**HTMX, "If-None-Match": etag})
         assert again.status_code == 304
-        clock.shift(10)
-        run_due_jobs()  # 36 %: a step further, the card changes
+        clock.shift(20)
+        run_due_jobs()  # 56 %: a step further, the card changes
         moved = alice_client.get(f"/tasks/{task.pk}/status/", headers={**HTMX, "If-None-Match": etag})
         assert moved.status_code == 200
