@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run worker test lint sandbox bench bench-memory bench-history bench-load chromium screenshots clean
+.PHONY: run worker test lint sandbox bench bench-memory bench-history bench-batch bench-load chromium screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "FoxWeb needs Python 3.11: install it, or run make with PYTHON=/path/to/python3.11"; exit 1; }
@@ -63,6 +63,12 @@ bench-memory: $(VENV)/.installed-bench
 ## History queries at 100,000 tasks on the local PostgreSQL (a scratch database, foxweb_bench).
 bench-history: $(VENV)/.installed
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/foxweb_bench $(BIN)/python bench/history.py
+
+## A ZIP of 100, then 500 photos described one by one against the standalone sandbox: time from the
+## upload until every row is finished, peak memory, preparation, batch page queries (a scratch
+## PostgreSQL database, foxweb_bench_batch; `bench/batch.py --database sqlite` for SQLite).
+bench-batch: $(VENV)/.installed-bench
+	$(BIN)/python bench/batch.py
 
 ## Debian's Chromium for the browser tests, installed when missing and possible.
 chromium:
