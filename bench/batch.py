@@ -360,7 +360,7 @@ class Run:
     completed: int = 0
     failed: int = 0
     worker_cpu: float = 0.0  # share of all cores the worker got while preparing
-    worker_demand: float = 0.0  # its threads wanting a core, on average, while preparing (of all cores)
+    worker_demand: float = 0.0  # its threads wanting a core while preparing, on average, per core
     web_peak: float = 0.0
     worker_peak: float = 0.0
     web_rest: float = 0.0  # resident memory before the upload
@@ -637,7 +637,7 @@ def report(runs: list[Run], args, cores: int) -> None:
     row("  a send to its answer noticed, mean (s)", [f"{run.noticed:.2f}" for run in runs])
     row("  in-flight slots holding a task", [f"{run.slots_busy:.0%}" for run in runs])
     row("rows done / failed", [f"{run.completed} / {run.failed}" for run in runs])
-    row("worker threads wanting a core while preparing", [f"{run.worker_demand:.0%}" for run in runs])
+    row("worker threads wanting a core while preparing", [f"{run.worker_demand * cores:.1f}" for run in runs])
     row("worker CPU while preparing (of all cores)", [f"{run.worker_cpu:.0%}" for run in runs])
     row("  the reference pool's", [f"{pool_share(run, cores):.0%}" for run in runs])
     row("web memory at rest / peak (MB)", [f"{run.web_rest:.0f} / {run.web_peak:.0f}" for run in runs])
@@ -676,9 +676,9 @@ def report(runs: list[Run], args, cores: int) -> None:
                 run.web_peak < PEAK_TARGET_MB and run.worker_peak < PEAK_TARGET_MB,
             ),
             (
-                f"{run.count} images: while preparing, the worker's threads wanted {run.worker_demand:.0%} of the "
-                f"{cores} cores (target >= {CPU_TARGET:.0%}); it got {run.worker_cpu:.0%}, a pool of {cores} "
-                f"processes {pool_share(run, cores):.0%}",
+                f"{run.count} images: while preparing, {run.worker_demand * cores:.1f} of the worker's threads "
+                f"wanted a core on average (target >= {CPU_TARGET * cores:.1f} of {cores}); it got "
+                f"{run.worker_cpu:.0%} of the cores, a pool of {cores} processes {pool_share(run, cores):.0%}",
                 run.worker_demand >= CPU_TARGET,
             ),
             (
