@@ -327,9 +327,12 @@ class RunnableSampler(threading.Thread):
         tasks = Path(f"/proc/{self.pid}/task")
         while not self.done.wait(self.every):
             runnable = 0
-            for task in tasks.iterdir():
-                with contextlib.suppress(OSError):
-                    runnable += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+            try:
+                for task in tasks.iterdir():
+                    with contextlib.suppress(OSError):
+                        runnable += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+            except OSError:  # the process has ended
+                return
             self.samples.append(runnable)
 
     def stop(self) -> float:
@@ -404,6 +407,7 @@ def run_size(count: int, args, scratch: Path, env: dict[str, str], cores: int) -
             [
                 *[python, "-m", "gunicorn", "foxweb.wsgi:application", "--bind", f"127.0.0.1:{web_port}"],
                 *["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "600"],
+                "--no-control-socket",  # gunicorn's default socket is one path for every gunicorn of this user
             ],
             env,
         )
@@ -414,7 +418,7 @@ def run_size(count: int, args, scratch: Path, env: dict[str, str], cores: int) -
         reference_preparation(zip_path, count, cores, run.reference)
         print(f"Reference: {run.reference.walls[1]:.1f} s on {cores} cores ({run.reference.cpus[1]:.1f} s CPU)")
         run.ideal = ideal(run, args)
-    except BaseException:
+    except (Exception, SystemExit):
         for name in ("sandbox", "worker", "web"):
             log = scratch / f"{name}.log"
             if log.is_file() and log.stat().st_size:
@@ -723,6 +727,7 @@ def main() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)  # also when started in the background, where SIGINT is ignored
     ensure_photos()
     runs = []
     with tempfile.TemporaryDirectory(prefix="foxweb-bench-batch-") as folder:
