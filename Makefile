@@ -7,7 +7,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run worker test lint sandbox bench bench-memory bench-history bench-load chromium screenshots clean
+.PHONY: run worker test lint sandbox bench bench-memory bench-history bench-batch bench-load chromium screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "FoxWeb needs Python 3.11: install it, or run make with PYTHON=/path/to/python3.11"; exit 1; }
@@ -69,6 +69,12 @@ bench-history: $(VENV)/.installed
 ## The load benchmark: gunicorn, the worker and the sandbox on the local PostgreSQL (a scratch database, foxweb_bench_load), 200 pollers for a minute.
 bench-load: $(VENV)/.installed
 	$(BIN)/python bench/load.py
+
+## A ZIP of 100, then 500 photos described one by one against the standalone sandbox: time from the
+## upload until every row is finished, peak memory, preparation, batch page queries (a scratch
+## PostgreSQL database, foxweb_bench_batch; `bench/batch.py --database sqlite` for SQLite).
+bench-batch: $(VENV)/.installed-bench
+	$(BIN)/python bench/batch.py
 
 ## Debian's Chromium for the browser tests, installed when missing and possible.
 chromium:

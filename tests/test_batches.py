@@ -5,16 +5,19 @@ import io
 import json
 import re
 import zipfile
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from tests.factories import image_bytes, upload_file
 from tests.jobqueue import settle
-from vision import foxapi, sandbox
+from vision import foxapi, sandbox, worker
 from vision.models import Batch, Task, Upload
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +92,31 @@ def test_confirming_sends_each_image_on_its_own(alice_client, submits):
     page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
     assert "<strong>3</strong> done" in page
     assert "Finished." in page
+
+
+def test_the_sweeper_leaves_the_rows_of_a_confirmed_batch_to_the_batch_job(alice_client, submits):
+    alice_client.post("/", batch_data(files=photos(3)))
+    batch = Batch.objects.get()
+    alice_client.post(f"/batches/{batch.pk}/confirm/")
+    # The sweeper runs each second, also while the batch's job is still queueing the rows: it must
+    # not queue them a second time.
+    assert worker.sweep()["requeued"] == 0
+    settle()
+    preparations = DBTaskResult.objects.filter(queue_name="images").exclude(task_path__endswith="start_batch")
+    assert preparations.count() == 3  # one per row
+    assert len(submits) == 3
+
+
+def test_rows_of_a_batch_whose_job_was_lost_are_found_by_the_sweeper(alice_client, submits):
+    alice_client.post("/", batch_data(files=photos(2)))
+    batch = Batch.objects.get()
+    alice_client.post(f"/batches/{batch.pk}/confirm/")
+    DBTaskResult.objects.filter(task_path__endswith="start_batch").delete()  # lost with a crashed queue
+    with time_machine.travel(timezone.now() + worker.JOB_LOOKUP_AFTER + timedelta(seconds=1)):
+        assert worker.sweep()["requeued"] == 2
+    settle()
+    assert set(batch.tasks.values_list("status", flat=True)) == {"completed"}
+    assert len(submits) == 2
 
 
 def test_the_mode_defaults_to_one_each_for_several_images_with_a_per_image_preset(alice_client):

@@ -150,6 +150,32 @@ def test_the_worker_survives_a_lost_database_connection(caplog):
     assert "trying again" in caplog.text
 
 
+@pytest.mark.parametrize(("threads", "cores", "preparing"), [(4, 2, 2), (4, 8, 3), (2, 1, 1), (1, 2, 1)])
+def test_threads_beyond_the_cores_only_talk_to_foxapi(monkeypatch, settings, threads, cores, preparing):
+    """Preparing a batch's images takes every core; checks and sends of tasks already sent must not
+    wait behind it, nor should threads sit holding an image while they wait for a free core."""
+    from django_tasks_db.management.commands import db_worker
+
+    settings.FOXWEB_MAX_DECODES = cores
+    made = []
+
+    class RecordingWorker:
+        def __init__(self, **options):
+            made.append(options)
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(db_worker, "Worker", RecordingWorker)
+    runner = worker.Runner(threads=threads, handle_signals=False)
+    runner.stopping.set()  # each loop runs once
+    runner._run_db()
+    assert len(made) == threads
+    takes_images = [options for options in made if "images" not in options["excluded_queue_names"]]
+    assert len(takes_images) == preparing
+    assert all(options["queue_names"] == ["*"] for options in made)
+
+
 def test_healthz_needs_a_recent_heartbeat(client):
     response = client.get("/healthz")
     assert response.status_code == 503

@@ -75,8 +75,11 @@ def advance_task(task_id: int) -> None:
 
 @task(queue_name="images")
 def start_batch(batch_id: int) -> None:
-    """A confirmed batch: queue the preparation of every row (the sweeper would find them too, later)."""
-    for task_ in Task.objects.filter(batch_id=batch_id, status=Task.Status.QUEUED, enqueued__isnull=True).iterator():
+    """A confirmed batch: queue the preparation of every row not queued yet (no job id).
+
+    If this job is lost, the sweeper finds the rows after JOB_LOOKUP_AFTER, as they name no job.
+    """
+    for task_ in Task.objects.filter(batch_id=batch_id, status=Task.Status.QUEUED, job_id="").iterator():
         wake(task_, preparing=True)
 
 

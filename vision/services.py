@@ -224,7 +224,11 @@ def confirm_batch(batch) -> bool:
     with transaction.atomic():
         if not Batch.objects.filter(pk=batch.pk, confirmed__isnull=True).update(confirmed=timezone.now()):
             return False
-        batch.tasks.filter(status=Task.Status.DRAFT).update(status=Task.Status.QUEUED, revision=F("revision") + 1)
+        # `enqueued` says a job is on its way for every row (start_batch's), so the sweeper leaves them
+        # to it instead of queueing them a second time while it works through them.
+        batch.tasks.filter(status=Task.Status.DRAFT).update(
+            status=Task.Status.QUEUED, enqueued=timezone.now(), revision=F("revision") + 1
+        )
         jobs.start_batch.enqueue(batch.pk) if jobs.queue_lives_in_the_database() else transaction.on_commit(
             lambda: jobs.start_batch.enqueue(batch.pk)
         )

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, default_task_backend
 from django_tasks.exceptions import TaskResultDoesNotExist
 
-from vision import jobs
+from vision import images, jobs
 from vision.models import Task, Upload, WorkerHeartbeat
 from vision.models.tasks import INTERRUPTED_MESSAGE
 
@@ -146,6 +146,17 @@ def housekeeping(now=None) -> None:
     WorkerHeartbeat.forget_stale()
 
 
+def preparing_threads(threads: int) -> int:
+    """How many of a worker's job threads may prepare images: one per decoding slot (a core), and
+    at least one thread left for FoxAPI's jobs (sends and checks).
+
+    Preparing a batch keeps every core busy. A thread beyond the cores that took an image job would
+    only wait for a decoding slot, holding its image in memory, while checks of tasks already sent
+    wait behind it and their in-flight slots stay taken longer.
+    """
+    return max(1, min(images.max_decodes(), threads - 1))
+
+
 class Runner:
     """One worker process: job threads (or an RQ worker) and the sweeper; SIGINT/SIGTERM stop it cleanly."""
 
@@ -193,8 +204,11 @@ class Runner:
         if self.handle_signals:
             signal.signal(signal.SIGINT, self.stop)
             signal.signal(signal.SIGTERM, self.stop)
+        preparing = preparing_threads(self.threads)
         threads = [
-            threading.Thread(target=self._db_loop, args=(number,), name=f"jobs-{number}", daemon=True)
+            threading.Thread(
+                target=self._db_loop, args=(number, number >= preparing), name=f"jobs-{number}", daemon=True
+            )
             for number in range(self.threads)
         ]
         for thread in threads:
@@ -203,10 +217,10 @@ class Runner:
             while thread.is_alive():
                 thread.join(timeout=0.5)
 
-    def _db_loop(self, number: int) -> None:
-        from django_tasks_db.management.commands.db_worker import Worker
+    def _db_loop(self, number: int, foxapi_only: bool = False) -> None:
+        from django_tasks_db.management.commands import db_worker
 
-        worker = Worker(
+        worker = db_worker.Worker(
             queue_names=["*"],
             interval=0.2,
             batch=self.burst,
@@ -214,7 +228,7 @@ class Runner:
             startup_delay=False,
             max_tasks=None,
             worker_id=f"{self.name}/{number}",
-            excluded_queue_names=[],
+            excluded_queue_names=["images"] if foxapi_only else [],
         )
         self.db_workers.append(worker)
         try:
