@@ -161,7 +161,7 @@ def prepare(task_: Task) -> bool:
             )
             task_.fail(token, "too_large", _nothing_sent([message]))
             return False
-        return task_.release(token)
+        return task_.release(token, seen=False)  # prepared: the card still says it waits to be sent
     except Exception:
         log.exception("Preparing the images of task %s failed", task_.pk)
         task_.fail(
@@ -201,7 +201,8 @@ def take_slot(task_: Task) -> str | None:
         if busy >= settings.FOXWEB_MAX_IN_FLIGHT_PER_KEY:
             return None
         token = task_.claim([Task.Status.QUEUED], worker=worker_name(), lease=submit_lease())
-        if token and not task_.write(token, status=Task.Status.SUBMITTING):
+        # Sending takes a moment: the card keeps saying "waiting to be sent" until FoxAPI has the task.
+        if token and not task_.write(token, seen=False, status=Task.Status.SUBMITTING):
             return None
         return token
 
