@@ -271,7 +271,7 @@ FOXWEB_FETCH_TIMEOUT = envfloat("FOXWEB_FETCH_TIMEOUT", 20.0)
 FOXWEB_FETCH_MAX_REDIRECTS = envint("FOXWEB_FETCH_MAX_REDIRECTS", 5)
 
 # --- Status polling (pages read FoxWeb's database only) ----------------------------------------
-FOXWEB_POLL_FIRST_SECONDS = envfloat("FOXWEB_POLL_FIRST_SECONDS", 1.5)
+FOXWEB_POLL_FIRST_SECONDS = envfloat("FOXWEB_POLL_FIRST_SECONDS", 2.0)
 FOXWEB_POLL_MAX_SECONDS = envfloat("FOXWEB_POLL_MAX_SECONDS", 5.0)
 # A Server-Timing header on every response (how long FoxWeb took), for bench/load.py; off by default.
 FOXWEB_SERVER_TIMING = envbool("FOXWEB_SERVER_TIMING", "false")

@@ -42,7 +42,7 @@ def test_it_renders_the_card_with_progress_and_keeps_polling(alice_client, alice
     assert "<html" not in page
     assert '<progress class="progress"' in page
     assert f'hx-get="/tasks/{task.pk}/status/"' in page
-    assert 'hx-trigger="every 1.5s"' in page
+    assert 'hx-trigger="every 2.0s"' in page
 
 
 def test_without_htmx_it_sends_you_to_the_task_page(alice_client, alice):
@@ -117,7 +117,7 @@ def test_polling_backs_off_for_long_tasks(alice_client, alice, slow_tasks):
     task = make_task(alice)
     Task.objects.filter(pk=task.pk).update(submitted=timezone.now() - timedelta(seconds=90))
     page = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX).content.decode()
-    assert 'hx-trigger="every 2.5s"' in page
+    assert 'hx-trigger="every 3.0s"' in page
     Task.objects.filter(pk=task.pk).update(submitted=timezone.now() - timedelta(minutes=5), revision=99)
     page = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX).content.decode()
     assert 'hx-trigger="every 5.0s"' in page
@@ -200,16 +200,16 @@ def test_checks_that_change_nothing_visible_keep_the_card_unchanged(alice_client
     settings.FOXAPI_SANDBOX_DURATION = 100
     with time_machine.travel(timezone.now(), tick=False) as clock:
         task = make_task(alice)
-        clock.shift(26)
-        run_due_jobs()  # processing, 26 %
+        clock.shift(21)
+        run_due_jobs()  # processing, 21 %
         etag = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX)["ETag"]
-        clock.shift(10)
-        run_due_jobs()  # 36 %: stored, but the bar would barely move
+        clock.shift(20)
+        run_due_jobs()  # 41 %: stored, but the bar waits for half-way
         task.refresh_from_db()
-        assert task.progress >= 35 and task.upstream_checks == 2
+        assert task.progress >= 40 and task.upstream_checks == 2
         again = alice_client.get(f"/tasks/{task.pk}/status/", headers={**HTMX, "If-None-Match": etag})
         assert again.status_code == 304
-        clock.shift(20)
-        run_due_jobs()  # 56 %: a step further, the card changes
+        clock.shift(15)
+        run_due_jobs()  # 56 %: past half-way, the card changes
         moved = alice_client.get(f"/tasks/{task.pk}/status/", headers={**HTMX, "If-None-Match": etag})
         assert moved.status_code == 200

@@ -39,9 +39,9 @@ INTERRUPTED_MESSAGE = (
     "FoxWeb stopped (a restart or a crash) while it was sending this description, before FoxAPI confirmed it. "
     "FoxAPI may or may not have received it, so sending it again may be charged twice."
 )
-# The status card moves its progress bar in quarters: finer changes are stored, but
+# The status card moves its progress bar at half-way: finer changes are stored, but
 # do not change the card's ETag, so the pages watching it keep getting cheap 304s.
-PROGRESS_STEP = 25
+PROGRESS_STEP = 50
 STOPPED_BEFORE_SENDING = "You stopped this description before it was sent. " + NOTHING_SENT
 STOPPED_WHILE_RUNNING = (
     "You stopped waiting for this description. FoxAPI cannot cancel a task once it has it, so the model "
