@@ -256,7 +256,7 @@ class DescribeForm(forms.Form):
         self.user = user
         self.fields["uploads"].queryset = Upload.objects.filter(owner=user)
         self.fields["team"].queryset = Team.objects.filter(memberships__user=user)
-        profile = Profile.of(user)
+        self.profile = profile = Profile.of(user)
         self.fields["model"].initial = profile.default_model or settings.FOXWEB_DEFAULT_MODEL
         self.fields["team"].initial = profile.default_team_id
         self.fields["key"].choices = key_choices(user)

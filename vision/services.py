@@ -119,7 +119,7 @@ def create_task(owner, options: DescribeOptions, *, uploads: Sequence[Upload] = 
             jobs.wake(task, preparing=True)
         else:
             _finish_decorative(task)
-    task.refresh_from_db()
+            task.refresh_from_db()
     return task
 
 

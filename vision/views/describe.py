@@ -77,7 +77,8 @@ def describe(request):
                 made = services.create_task(
                     request.user, form.options(), uploads=form.all_uploads(), urls=form.cleaned_data["urls"]
                 )
-            Profile.objects.filter(user=request.user).update(default_team=form.cleaned_data["team"])  # next time
+            if form.profile.default_team_id != getattr(form.cleaned_data["team"], "pk", None):
+                Profile.objects.filter(user=request.user).update(default_team=form.cleaned_data["team"])  # next time
             if request.htmx:
                 return HttpResponseClientRedirect(made.get_absolute_url())
             return redirect(made)
