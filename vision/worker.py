@@ -92,10 +92,11 @@ def requeue_lost_jobs(now) -> int:
         jobs.wake(task, run_after=task.next_attempt, preparing=task.status == Task.Status.QUEUED)
         requeued += 1
     # A job noted a while ago: ask the queue whether it is still coming.
-    overdue = Task.objects.active().filter(unleased, enqueued__lt=now - JOB_LOOKUP_AFTER)
-    for task in overdue[:500]:
-        if _job_is_coming(task, now):
-            Task.objects.filter(pk=task.pk).update(enqueued=now)  # look again later
+    overdue = list(Task.objects.active().filter(unleased, enqueued__lt=now - JOB_LOOKUP_AFTER)[:500])
+    coming = _jobs_still_coming(overdue, now)
+    Task.objects.filter(pk__in=coming).update(enqueued=now)  # look again later
+    for task in overdue:
+        if task.pk in coming:
             continue
         log.warning("The queued job of task %s was lost; queueing it again", task.pk)
         preparing = task.status == Task.Status.QUEUED and task.images.filter(file="").exists()
@@ -108,20 +109,35 @@ def requeue_lost_jobs(now) -> int:
     return requeued
 
 
-def _job_is_coming(task: Task, now) -> bool:
-    if not task.job_id:
-        return False
-    try:
-        result = default_task_backend.get_result(task.job_id)
-    except (TaskResultDoesNotExist, ValueError):
-        return False
-    if result.status == TaskResultStatus.READY:
+def _jobs_still_coming(tasks: list[Task], now) -> set[int]:
+    """The tasks whose queued job will still run: READY, or RUNNING recently on a live worker.
+
+    The database queue is asked once for all of them; another backend, job by job.
+    """
+    ids = [task.job_id for task in tasks if task.job_id]
+    found: dict[str, tuple] = {}
+    if settings.FOXWEB_TASK_BACKEND == "db":
+        from django_tasks_db.models import DBTaskResult
+
+        for job_id, status, started, workers in DBTaskResult.objects.filter(id__in=ids).values_list(
+            "id", "status", "started_at", "worker_ids"
+        ):
+            found[str(job_id)] = (status, started, workers)
+    else:
+        for job_id in ids:
+            try:
+                result = default_task_backend.get_result(job_id)
+            except (TaskResultDoesNotExist, ValueError):
+                continue
+            found[job_id] = (result.status, result.last_attempted_at or result.started_at, result.worker_ids)
+    return {task.pk for task in tasks if task.job_id in found and _is_coming(*found[task.job_id], now)}
+
+
+def _is_coming(status, started, workers, now) -> bool:
+    if status == TaskResultStatus.READY:
         return True
-    if result.status == TaskResultStatus.RUNNING:
-        started = result.last_attempted_at or result.started_at
-        if started is None or started < now - JOB_STUCK_AFTER:
-            return False
-        return _runs_on_a_live_worker(result.worker_ids)
+    if status == TaskResultStatus.RUNNING:
+        return started is not None and started > now - JOB_STUCK_AFTER and _runs_on_a_live_worker(workers)
     return False  # finished without leaving a next step: lost
 
 
