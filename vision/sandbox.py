@@ -12,9 +12,10 @@ restart the way real FoxAPI tasks do.
 
 Test helpers: `inject_faults()` (or POST /_sandbox/faults on the standalone server) makes the
 next requests fail in chosen ways: an HTTP status with Retry-After, a dropped connection, a
-delay, or a malformed body. A prompt containing "sandbox:fail" makes the task fail; one
-containing "sandbox:slow" makes it take five times as long. Keys: anything starting with "sk-"
-is accepted, except keys containing "invalid", "revoked" or "expired" (401) and "nobalance" (402).
+delay, or a malformed body; `finish_all_now()` ends every running task at once. A prompt
+containing "sandbox:fail" makes the task fail; one containing "sandbox:slow" makes it take five
+times as long. Keys: anything starting with "sk-" is accepted, except keys containing "invalid",
+"revoked" or "expired" (401) and "nobalance" (402).
 """
 
 from __future__ import annotations
@@ -153,6 +154,17 @@ def _save_task(task_id: str, key: str, model: str, created: float, duration: flo
             (task_id, _key_hash(key), model, created, duration, json.dumps(outcome)),
         )
     connection.close()
+
+
+def finish_all_now() -> int:
+    """Test control: every task the sandbox holds is finished as of now; returns how many."""
+    with _db() as connection:
+        changed = connection.execute(
+            "UPDATE tasks SET duration = MAX(0, ? - created) WHERE created + duration > ?",
+            (time.time(), time.time()),
+        ).rowcount
+    connection.close()
+    return changed
 
 
 def _load_task(task_id: str, key: str) -> sqlite3.Row | None:
