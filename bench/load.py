@@ -662,7 +662,9 @@ def report(args, m: Measurements, sandbox_db: Path, deadline_wall: float, usage:
 
     print(
         f"\n{args.tasks} tasks × {args.viewers} viewers for {args.seconds:.0f} s; FoxAPI sandbox tasks take "
-        f"{args.sandbox_seconds:g} s; gunicorn -w {args.gunicorn_workers} (sync), worker, sandbox, PostgreSQL.\n"
+        f"{args.sandbox_seconds:g} s; gunicorn -w {args.gunicorn_workers} "
+        f"{'(sync)' if args.gunicorn_threads == 1 else f'--threads {args.gunicorn_threads} (gthread)'}, "
+        "worker, sandbox, PostgreSQL.\n"
     )
     print("Status card (GET /tasks/<id>/status/, htmx, If-None-Match)")
     print(row("server time", m.poll_server_ms))
@@ -772,6 +774,9 @@ def main() -> None:
     parser.add_argument("--sandbox-seconds", type=float, default=15.0, help="how long a FoxAPI task takes (15)")
     parser.add_argument("--static-every", type=float, default=0.5, help="seconds between static-file fetches")
     parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument(
+        "--gunicorn-threads", type=int, default=1, help="threads per gunicorn worker (more than 1: gthread workers)"
+    )
     parser.add_argument("--database-url", default=os.getenv("BENCH_DATABASE_URL", DEFAULT_DATABASE))
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs and say where")
     args = parser.parse_args()
@@ -805,6 +810,8 @@ def main() -> None:
                 str(args.gunicorn_workers),
                 "-b",
                 f"127.0.0.1:{web_port}",
+                "--threads",
+                str(args.gunicorn_threads),
                 "--error-logfile",
                 "-",
                 "--no-control-socket",

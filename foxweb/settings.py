@@ -228,7 +228,7 @@ LOGGING = {
 # --- FoxAPI -----------------------------------------------------------------------------------
 # "sandbox" runs the FoxAPI-compatible test double inside this process (no key, no network).
 FOXAPI_BASE_URL = os.getenv("FOXAPI_BASE_URL", "sandbox").strip().rstrip("/") or "sandbox"
-FOXAPI_API_KEY = os.getenv("FOXAPI_API_KEY", "")
+FOXAPI_API_KEY = os.getenv("FOXAPI_API_KEY", "").strip()  # a secrets file's trailing newline is not the key
 FOXAPI_TIMEOUT = envfloat("FOXAPI_TIMEOUT", 30.0)
 FOXAPI_SYNC_TIMEOUT = envfloat("FOXAPI_SYNC_TIMEOUT", 300.0)
 # A submit may take long when FoxAPI is loaded; the worker waits this long before calling the answer lost.
@@ -295,9 +295,11 @@ else:
 FOXWEB_WORKER_THREADS = envint("FOXWEB_WORKER_THREADS", 4)
 # Tasks one FoxAPI key may have sent and unfinished at once; the rest wait in FoxWeb's queue.
 FOXWEB_MAX_IN_FLIGHT_PER_KEY = envint("FOXWEB_MAX_IN_FLIGHT_PER_KEY", 8)
-# How often the worker asks FoxAPI about a running task: quick at first, backing off to the most.
-FOXWEB_CHECK_FIRST_SECONDS = envfloat("FOXWEB_CHECK_FIRST_SECONDS", 1.0)
+# How often the worker asks FoxAPI about a running task: at FoxAPI's suggested pace (about every
+# 2 s) at first, backing off to the most for long tasks; after GIVE_UP_AFTER seconds it stops waiting.
+FOXWEB_CHECK_FIRST_SECONDS = envfloat("FOXWEB_CHECK_FIRST_SECONDS", 2.0)
 FOXWEB_CHECK_MAX_SECONDS = envfloat("FOXWEB_CHECK_MAX_SECONDS", 5.0)
+FOXWEB_CHECK_GIVE_UP_AFTER = envint("FOXWEB_CHECK_GIVE_UP_AFTER", 3600)
 # Sends FoxAPI refused as busy (429/5xx) are tried again by themselves, for at most this many seconds.
 FOXWEB_SEND_GIVE_UP_AFTER = envint("FOXWEB_SEND_GIVE_UP_AFTER", 1800)
 # Most images one person may have staged (picked, not yet described) at once.

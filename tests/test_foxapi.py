@@ -368,7 +368,7 @@ def test_every_field_is_read_defensively():
     task = foxapi.parse_task(
         {
             "id": "task-1",
-            "status": "weird",
+            "status": "processing",
             "progress": "57",
             "created": "not a time",
             "results": [{"choices": [{"message": {"content": [{"type": "text", "text": "Hi"}]}}], "usage": None}],
@@ -414,6 +414,13 @@ def test_the_standalone_sandbox_speaks_the_same_contract(sandbox_server, sleeps)
     assert "".join(chunk.content for chunk in chunks) == client.get_task(task.id, api_key=KEY).answer
     with pytest.raises(foxapi.RequestRejected):
         client.submit_vision_task(request(max_tokens=None), api_key=KEY)
+
+
+def test_a_header_that_cannot_be_written_is_not_a_lost_answer(sandbox_server, sleeps):
+    client = FoxAPIClient(sandbox_server, sleep=sleeps)
+    with pytest.raises(foxapi.NotSent):
+        client.submit_vision_task(request(), api_key=KEY + "\n")
+    assert sandbox_task_count() == 0
 
 
 def test_a_slow_submit_is_an_uncertain_answer_not_retried(sandbox_server, sleeps):
@@ -470,22 +477,117 @@ def test_the_stream_url_must_be_on_foxapis_own_host(sleeps):
     assert len(seen) == 1
 
 
-def test_403_is_a_refused_key_and_a_422_without_channel_a_service_error():
-    def forbidden(req):
-        return httpx.Response(403, json={"error": {"message": "forbidden", "type": "permission_error"}})
+def answering(status, body=None, headers=None):
+    """A client whose FoxAPI answers every request with this status; records what it was asked."""
+    seen = []
 
+    def reply(req):
+        seen.append(req)
+        if isinstance(body, bytes):
+            return httpx.Response(status, content=body, headers=headers)
+        return httpx.Response(status, json=body if body is not None else {}, headers=headers)
+
+    client = FoxAPIClient("https://foxapi.test", transport=httpx.MockTransport(reply), sleep=Sleeps())
+    return client, seen
+
+
+def test_403_is_a_refused_key():
+    client, _ = answering(403, {"error": {"message": "forbidden", "type": "permission_error"}})
     with pytest.raises(foxapi.KeyRejected):
-        FoxAPIClient("https://foxapi.test", transport=httpx.MockTransport(forbidden)).get_task("t", api_key=KEY)
+        client.get_task("t", api_key=KEY)
 
-    def no_channel(req):
-        body = {"error": {"message": "no channel", "type": "service_unavailable_error"}}
-        return httpx.Response(422, json=body)
 
-    with pytest.raises(foxapi.ServiceError) as caught:
-        FoxAPIClient("https://foxapi.test", transport=httpx.MockTransport(no_channel)).submit_vision_task(
-            request(), api_key=KEY
-        )
+def test_a_422_without_channel_is_never_resent_and_says_the_model_is_unavailable():
+    client, seen = answering(422, {"error": {"message": "no channel", "type": "service_unavailable_error"}})
+    with pytest.raises(foxapi.RequestRejected) as caught:
+        client.submit_vision_task(request(), api_key=KEY)
+    assert not caught.value.retryable and len(seen) == 1
     assert "unavailable" in caught.value.user_message
+
+
+def test_a_422_for_advanced_options_says_which_settings_to_clear():
+    body = {"error": {"message": "x", "type": "invalid_request_error", "code": "unsupported_advanced_options"}}
+    client, _ = answering(422, body)
+    with pytest.raises(foxapi.RequestRejected) as caught:
+        client.submit_vision_task(request(temperature=1.5), api_key=KEY)
+    assert "Advanced settings" in caught.value.user_message
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_a_wrong_address_not_a_lost_answer(status):
+    client, seen = answering(status, b"", headers={"Location": "https://elsewhere.test/"})
+    with pytest.raises(foxapi.WrongAddress) as caught:
+        client.submit_vision_task(request(), api_key=KEY)
+    assert "Nothing was sent" in caught.value.user_message and len(seen) == 1
+    with pytest.raises(foxapi.WrongAddress):
+        client.get_task("task-1", api_key=KEY)
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_error_to_a_submit_may_have_created_the_task(status):
+    client, seen = answering(status, b"<html>Bad gateway</html>")
+    with pytest.raises(foxapi.AnswerLost):
+        client.submit_vision_task(request(), api_key=KEY)
+    assert len(seen) == 1
+    with pytest.raises(foxapi.ServiceError):  # a read may be tried again
+        client.get_task("task-1", api_key=KEY)
+
+
+def test_an_unlisted_server_error_is_not_retried():
+    client, seen = answering(501, b"")
+    with pytest.raises(foxapi.FoxAPIError) as caught:
+        client.get_task("task-1", api_key=KEY)
+    assert not caught.value.retryable and len(seen) == 1
+
+
+def test_413_says_the_images_are_too_large():
+    client, _ = answering(413, b"<html>Request Entity Too Large</html>")
+    with pytest.raises(foxapi.RequestRejected) as caught:
+        client.submit_vision_task(request(), api_key=KEY)
+    assert "too large" in caught.value.user_message and caught.value.short_code == "request_too_large"
+
+
+def test_a_404_to_a_submit_is_a_wrong_address():
+    client, _ = answering(404, {"error": {"message": "Not found", "type": "not_found"}})
+    with pytest.raises(foxapi.WrongAddress):
+        client.submit_vision_task(request(), api_key=KEY)
+
+
+def test_a_base_url_ending_in_v1_does_not_double_it():
+    client, seen = answering(200, {"id": "task-1", "status": "pending"})
+    client = FoxAPIClient("https://foxapi.test/v1/", transport=client.http._transport)
+    client.get_task("task-1", api_key=KEY)
+    assert seen[0].url.path == "/v1/tasks/task-1"
+
+
+def test_the_task_id_is_opaque_and_stays_one_path_segment():
+    client, seen = answering(200, {"id": "a/b?c#d%e", "status": "pending"})
+    assert client.get_task("a/b?c#d%e", api_key=KEY).id == "a/b?c#d%e"
+    assert seen[0].url.raw_path == b"/v1/tasks/a%2Fb%3Fc%23d%25e"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_retry_after_that_is_not_a_number_of_seconds_is_ignored(value):
+    client, _ = answering(429, {"error": {"message": "slow down", "type": "rate_limit_error"}}, {"Retry-After": value})
+    client.max_retries = 0
+    with pytest.raises(foxapi.RateLimited) as caught:
+        client.get_task("task-1", api_key=KEY)
+    assert caught.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("reported", "carrying", "status"),
+    [
+        ("canceled", {}, "cancelled"),
+        ("succeeded", {}, "completed"),
+        ("done", {"results": [{"choices": [{"message": {"content": "Hi"}}]}]}, "completed"),
+        ("errored", {"error": {"code": "x", "message": "m"}}, "failed"),
+        ("queued", {}, "processing"),
+        ("", {}, "pending"),
+    ],
+)
+def test_a_status_the_contract_does_not_name_is_read_by_what_the_task_carries(reported, carrying, status):
+    assert foxapi.parse_task({"id": "t", "status": reported, **carrying}).status == status
 
 
 def test_a_body_that_cannot_be_decoded_is_a_bad_response(sleeps):

@@ -4,10 +4,13 @@ Jobs run in this thread through the real database queue (tests/jobqueue.py) on a
 that jumps to the next due job: no sleeping, no threads.
 """
 
+import json
 import logging
+import math
 import sqlite3
 from datetime import timedelta
 
+import httpx
 import pytest
 import time_machine
 from django.conf import settings as django_settings
@@ -78,13 +81,13 @@ def test_a_queued_task_is_prepared_sent_and_collected(alice, settings, upstream)
     assert task.upstream_checks == len(upstream["GET"])
 
 
-def test_checks_back_off_for_long_tasks(alice, settings):
+def test_checks_follow_foxapis_pace_and_back_off_for_long_tasks(alice, settings):
     task = make_task(alice, submit=False)
     now = timezone.now()
     task.submitted = now
-    assert jobs.check_interval(task, now) == 1.0
-    assert jobs.check_interval(task, now + timedelta(seconds=20)) == 1.0
-    assert jobs.check_interval(task, now + timedelta(seconds=50)) == 3.0
+    assert jobs.check_interval(task, now) == 2.0  # the contract: "poll about every 2 s"
+    assert jobs.check_interval(task, now + timedelta(seconds=20)) == 2.0
+    assert jobs.check_interval(task, now + timedelta(seconds=50)) == 4.0
     assert jobs.check_interval(task, now + timedelta(minutes=10)) == 5.0
 
 
@@ -101,7 +104,7 @@ def test_many_watchers_never_add_upstream_calls(alice_client, alice, settings, u
     task.refresh_from_db()
     assert task.status == "completed"
     seconds = task.duration.total_seconds()
-    assert len(upstream["GET"]) <= seconds / 1.0 + 2
+    assert len(upstream["GET"]) <= math.ceil(seconds / settings.FOXWEB_CHECK_FIRST_SECONDS) + 2
 
 
 def test_a_passing_problem_is_shown_and_foxweb_keeps_checking(alice_client, alice, settings):
@@ -110,7 +113,7 @@ def test_a_passing_problem_is_shown_and_foxweb_keeps_checking(alice_client, alic
         task = queued_task(alice)
         run_due_jobs()
         sandbox.inject_faults([{"status": 503, "method": "GET"}])
-        clock.shift(1.5)
+        clock.shift(2.5)
         run_due_jobs()
         page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
         assert "FoxWeb keeps checking by itself; there is nothing you need to do." in page
@@ -123,18 +126,66 @@ def test_a_passing_problem_is_shown_and_foxweb_keeps_checking(alice_client, alic
     assert task.check_problem == ""
 
 
-@pytest.mark.parametrize(("status", "words"), [(401, "did not accept the API key"), (402, "run out of balance")])
-def test_key_problems_while_waiting_fail_the_task_plainly(alice, settings, status, words):
+def test_a_refused_key_while_waiting_fails_the_task_plainly(alice, settings):
+    settings.FOXAPI_SANDBOX_DURATION = 30
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = queued_task(alice)
+        run_due_jobs()
+        sandbox.inject_faults([{"status": 401, "method": "GET"}])
+        clock.shift(2.5)
+        run_due_jobs()
+    task.refresh_from_db()
+    assert task.status == "failed"
+    assert "did not accept the API key" in task.error_message
+
+
+def test_a_low_balance_while_waiting_keeps_the_paid_task_and_checks_slowly(alice, settings, upstream):
+    settings.FOXAPI_SANDBOX_DURATION = 30
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = queued_task(alice)
+        run_due_jobs()
+        sandbox.inject_faults([{"status": 402, "method": "GET"}])
+        clock.shift(2.5)
+        run_due_jobs()
+        task.refresh_from_db()
+        assert task.is_active and "balance" in task.check_problem
+        clock.shift(30)
+        run_due_jobs()
+        assert len(upstream["GET"]) == 1  # a long pause after a 402, not the usual pace
+        run_until_idle(clock)
+    task.refresh_from_db()
+    assert task.status == "completed" and task.check_problem == ""
+
+
+@pytest.mark.parametrize(("status", "body"), [(400, {}), (422, {"error": {"message": "bad id"}}), (501, {})])
+def test_a_check_refused_for_good_ends_the_task_instead_of_asking_forever(alice, settings, upstream, status, body):
     settings.FOXAPI_SANDBOX_DURATION = 30
     with time_machine.travel(timezone.now(), tick=False) as clock:
         task = queued_task(alice)
         run_due_jobs()
         sandbox.inject_faults([{"status": status, "method": "GET"}])
-        clock.shift(2)
+        clock.shift(2.5)
         run_due_jobs()
+        run_until_idle(clock)
     task.refresh_from_db()
-    assert task.status == "failed"
-    assert words in task.error_message
+    assert task.status == "failed" and len(upstream["GET"]) == 1
+    assert "stopped waiting" in task.error_message and "send it again" in task.error_message
+
+
+def test_foxweb_stops_waiting_for_a_task_foxapi_never_finishes(alice, settings):
+    settings.FOXAPI_SANDBOX_DURATION = 100_000
+    settings.FOXWEB_CHECK_GIVE_UP_AFTER = 600
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = queued_task(alice)
+        run_due_jobs()
+        clock.shift(599)
+        run_due_jobs()
+        task.refresh_from_db()
+        assert task.is_active
+        run_until_idle(clock)
+    task.refresh_from_db()
+    assert (task.status, task.error_code) == ("failed", "gave_up")
+    assert "after 10 minutes" in task.error_message
 
 
 def test_a_long_retry_after_delays_the_next_check(alice, settings, upstream):
@@ -143,7 +194,7 @@ def test_a_long_retry_after_delays_the_next_check(alice, settings, upstream):
         queued_task(alice)
         run_due_jobs()
         sandbox.inject_faults([{"status": 429, "retry_after": "60", "method": "GET"}])
-        clock.shift(1.5)
+        clock.shift(2.5)
         run_due_jobs()
         assert len(upstream["GET"]) == 1
         clock.shift(30)
@@ -351,3 +402,99 @@ def test_a_back_off_ends_and_is_reset_by_a_good_send(alice):
     task.refresh_from_db()
     assert task.status == "completed"
     assert KeyThrottle.objects.get(key_ref="sandbox").strikes == 0
+
+
+# --- What other FoxAPI implementations may answer -------------------------------------------------
+
+
+def foxapi_answering(monkeypatch, handler):
+    """Replace FoxAPI with `handler(request) -> httpx.Response` for the rest of the test."""
+    fake = foxapi.FoxAPIClient("https://foxapi.test", transport=httpx.MockTransport(handler), sleep=lambda s: None)
+    monkeypatch.setattr(foxapi, "client", lambda: fake)
+
+
+def running_task(alice, settings):
+    settings.FOXAPI_SANDBOX_DURATION = 30
+    task = queued_task(alice)
+    run_due_jobs()  # prepared and sent to the sandbox
+    task.refresh_from_db()
+    assert task.status in ("pending", "processing")
+    return task
+
+
+@pytest.mark.parametrize(
+    ("completion", "words"),
+    [
+        ({"choices": [{"message": {"content": None}, "finish_reason": "length"}]}, "Raise “Longest answer”"),
+        ({"choices": [{"message": {"content": "  "}, "finish_reason": "stop"}]}, "without writing any text"),
+    ],
+)
+def test_a_completed_task_without_text_is_a_failure_that_says_why(alice, settings, monkeypatch, completion, words):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = running_task(alice, settings)
+        body = {
+            "id": task.upstream_id,
+            "status": "completed",
+            "results": [{**completion, "usage": {"total_tokens": 9}}],
+        }
+        foxapi_answering(monkeypatch, lambda request: httpx.Response(200, json=body))
+        run_until_idle(clock)
+    task.refresh_from_db()
+    assert (task.status, task.error_code, task.answer) == ("failed", "empty_answer", "")
+    assert words in task.error_message and task.total_tokens == 9
+
+
+def test_completed_without_results_is_asked_again_with_sync_upstream(alice, settings, monkeypatch):
+    asked = []
+
+    def handler(request):
+        asked.append(request.url.params.get("sync_upstream"))
+        if request.url.params.get("sync_upstream") == "true":
+            done = {"choices": [{"message": {"content": "A red kite."}, "finish_reason": "stop"}]}
+            return httpx.Response(200, json={"id": "t", "status": "completed", "results": [done]})
+        return httpx.Response(200, json={"id": "t", "status": "completed", "results": None})
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = running_task(alice, settings)
+        foxapi_answering(monkeypatch, handler)
+        run_until_idle(clock)
+    task.refresh_from_db()
+    assert (task.status, task.answer) == ("completed", "A red kite.")
+    assert asked == [None, "true"]
+
+
+def test_a_gemini_request_refused_without_the_reasoning_flag_is_sent_once_with_it(alice, monkeypatch):
+    bodies = []
+
+    def handler(request):
+        body = json.loads(request.content)
+        bodies.append(body)
+        if not body.get("include_reasoning"):
+            return httpx.Response(
+                422, json={"error": {"message": "reasoning required", "type": "invalid_request_error"}}
+            )
+        return httpx.Response(200, json={"id": "task-g", "status": "pending"})
+
+    foxapi_answering(monkeypatch, handler)
+    with time_machine.travel(timezone.now(), tick=False):
+        task = queued_task(alice, model="gemini-2.5-pro")
+        run_due_jobs()
+    task.refresh_from_db()
+    assert (task.status, task.upstream_id) == ("pending", "task-g")
+    assert [body.get("include_reasoning") for body in bodies] == [None, True]
+
+
+def test_other_models_refused_with_422_are_not_sent_again(alice, monkeypatch):
+    bodies = []
+
+    def handler(request):
+        bodies.append(request.content)
+        return httpx.Response(422, json={"error": {"message": "prompt too odd", "type": "invalid_request_error"}})
+
+    foxapi_answering(monkeypatch, handler)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = queued_task(alice)
+        run_until_idle(clock)
+    task.refresh_from_db()
+    assert task.status == "failed" and "prompt too odd" in task.error_message
+    assert len(bodies) == 1

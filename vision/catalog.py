@@ -94,6 +94,8 @@ class Model:
     token_formula: Callable[[int, int], int]  # tokens for an image of that size, as the model counts them
     max_tokens_required: bool = False
     min_max_tokens: int = 1  # the smallest max_tokens the model accepts
+    # FoxAPI's contract: some thinking models "may need" the reasoning flag; a refusal is retried with it.
+    may_need_reasoning_flag: bool = False
 
     def image_tokens(self, width: int, height: int) -> int:
         """Tokens for one image of this size, counted the model's way after the model's own shrinking."""
@@ -126,6 +128,7 @@ _CATALOGUE = (
         high_detail=SizePolicy(patch=GEMINI_TILE, max_patches=9),
         native=None,  # every 768-px tile is read in full; no largest size is documented
         token_formula=tile_tokens,
+        may_need_reasoning_flag=True,
     ),
     Model(
         name="gpt-5.5",

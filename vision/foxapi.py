@@ -8,7 +8,8 @@ Authorization header, and never logged or put into an error.
 Retries: reads (GET) are retried on 429, 500, 503 and connection failures with capped
 exponential backoff that honours Retry-After. A submit (POST) is retried only when the
 connection could not be opened at all, because a submit whose answer was lost may already
-have created a paid task upstream.
+have created a paid task upstream. As the contract says, 400, 401, 402, 404 and 422 are never
+retried; a gateway's 502 or 504 to a submit counts as a lost answer (the task may exist).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import contextlib
 import email.utils
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -37,6 +40,9 @@ SANDBOX_HEADER = "X-FoxAPI-Sandbox"
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 KNOWN_STATUSES = frozenset({"pending", "processing"}) | TERMINAL_STATUSES
 RETRY_STATUSES = frozenset({429, 500, 503})
+GATEWAY_STATUSES = frozenset({502, 504})  # a proxy's answer: the service behind it may have done the work
+# Other spellings of the contract's statuses that implementations are known to use.
+STATUS_ALIASES = {"canceled": "cancelled", "succeeded": "completed", "success": "completed", "error": "failed"}
 QUICK_TIMEOUT = 10.0  # seconds, for a status poll; a task's refresh lease outlasts it
 
 
@@ -126,6 +132,24 @@ class AnswerLost(FoxAPIError):
     default_message = (
         "FoxAPI may have received this request, but its answer was lost on the way back. "
         "Trying again may describe the images a second time and charge for both."
+    )
+
+
+class WrongAddress(FoxAPIError):
+    """FoxAPI's address in FoxWeb's settings leads somewhere else (a redirect, or a 404 to a submit)."""
+
+    default_message = (
+        "FoxWeb could not reach FoxAPI at the address in its settings (FOXAPI_BASE_URL). "
+        "Nothing was sent. Please tell your administrator."
+    )
+
+
+class NotSent(FoxAPIError):
+    """The request could not be written at all (a malformed header, an unsupported address)."""
+
+    default_message = (
+        "FoxWeb could not send this request to FoxAPI because of its own settings. Nothing was sent. "
+        "Please tell your administrator."
     )
 
 
@@ -305,9 +329,8 @@ def parse_task(data: Any) -> TaskState:
     task_id = _str(data.get("id"))
     if not task_id:
         raise BadResponse(detail="task without an id")
-    status = _str(data.get("status")).lower()
-    if status not in KNOWN_STATUSES:
-        status = "processing" if status else "pending"
+    status = _str(data.get("status")).strip().lower()
+    status = STATUS_ALIASES.get(status, status)
     results = data.get("results")
     completion = None
     if isinstance(results, list) and results:
@@ -315,6 +338,13 @@ def parse_task(data: Any) -> TaskState:
     error = _dict(data.get("error"))
     if "error" in error and isinstance(error["error"], dict):  # the nested form of the contract
         error = error["error"]
+    if status not in KNOWN_STATUSES:  # a status the contract does not name: go by what the task carries
+        if completion is not None:
+            status = "completed"
+        elif error:
+            status = "failed"
+        else:
+            status = "processing" if status else "pending"
     progress = min(max(_int(data.get("progress")), 0), 100)
     if status == "completed":
         progress = 100
@@ -349,9 +379,11 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -379,7 +411,8 @@ class FoxAPIClient:
         retry_cap: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.base_url = base_url.rstrip("/")
+        # The contract's base URL has no /v1 (the paths carry it): a pasted ".../v1" would double it.
+        self.base_url = base_url.rstrip("/").removesuffix("/v1")
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self.quick_timeout = httpx.Timeout(min(timeout, QUICK_TIMEOUT), connect=min(timeout, 5.0))
         self.sync_timeout = httpx.Timeout(sync_timeout, connect=min(timeout, 10.0))
@@ -442,12 +475,12 @@ class FoxAPIClient:
 
         `quick` is for status polling: one attempt with a short timeout, as the next poll is the retry.
         """
-        if not task_id or "/" in task_id or "?" in task_id or "#" in task_id:
-            raise TaskNotFound(status=404, detail="malformed task id")
+        if not task_id:
+            raise TaskNotFound(status=404, detail="no task id")
         params = {"sync_upstream": "true"} if sync_upstream else None
         response = self._send(
             "GET",
-            f"/v1/tasks/{task_id}",
+            f"/v1/tasks/{quote(task_id, safe='')}",  # the id is opaque: whatever it holds stays one segment
             api_key=api_key,
             params=params,
             timeout=self.quick_timeout if quick else None,
@@ -498,6 +531,14 @@ class FoxAPIClient:
                 raise self._transport_error(exc) from None
             except httpx.DecodingError:
                 raise BadResponse(detail="body could not be decoded") from None
+            except (httpx.LocalProtocolError, httpx.UnsupportedProtocol) as exc:
+                raise NotSent(detail=type(exc).__name__) from None  # refused before anything left FoxWeb
+            except httpx.ProxyError as exc:
+                if attempt < max_retries:  # the proxy would not connect us: nothing reached FoxAPI
+                    self._backoff(attempt, None)
+                    attempt += 1
+                    continue
+                raise Unreachable(detail=type(exc).__name__) from None
             except httpx.TransportError as exc:
                 if not idempotent:  # the request went out: FoxAPI may have made the task
                     raise AnswerLost(detail=type(exc).__name__) from None
@@ -518,7 +559,12 @@ class FoxAPIClient:
                     continue
             if response.status_code >= 400:
                 response.read()
-                raise self._http_error(response, api_key)
+                raise self._http_error(response, api_key, method)
+            if response.status_code >= 300:  # the contract has no redirects: the configured address is wrong
+                where = response.headers.get("Location")
+                log.warning("FoxAPI redirected %s %s to %s", method, response.url.path, where)
+                response.close()
+                raise WrongAddress(status=response.status_code, detail="redirect")
             return response
 
     def _backoff(self, attempt: int, retry_after: float | None) -> None:
@@ -544,7 +590,7 @@ class FoxAPIClient:
         return data
 
     @staticmethod
-    def _http_error(response: httpx.Response, api_key: str) -> FoxAPIError:
+    def _http_error(response: httpx.Response, api_key: str, method: str = "GET") -> FoxAPIError:
         status = response.status_code
         try:
             error = _dict(_dict(response.json()).get("error"))
@@ -565,17 +611,32 @@ class FoxAPIClient:
         if status == 402:
             return QuotaExhausted(**common)
         if status == 404:
-            return TaskNotFound(**common)
-        if status == 422:
-            if common["type"] == "service_unavailable_error":
+            return WrongAddress(**common) if method == "POST" else TaskNotFound(**common)
+        if status == 413:
+            message = (
+                "FoxAPI refused these images as too large. Describe fewer at once, or turn off high detail, "
+                "and try again."
+            )
+            return RequestRejected(message, **{**common, "code": common["code"] or "request_too_large"})
+        if status == 422:  # never retried (the contract): sending the same request again gets the same answer
+            if common["code"].startswith("unsupported"):
+                message = (
+                    "No FoxAPI channel for this model takes the advanced settings sent (temperature, system "
+                    "prompt or reasoning). Clear them under Advanced settings, or pick another model, and try again."
+                )
+            elif common["type"] == "service_unavailable_error":
                 message = "This model is unavailable at FoxAPI right now. Try again later or pick another model."
-                return ServiceError(message, **common)
-            message = f"FoxAPI could not accept this request: {detail}" if detail else ""
+            else:
+                message = f"FoxAPI could not accept this request: {detail}" if detail else ""
             return RequestRejected(message, **common)
         if status == 429:
             return RateLimited(**common)
-        if status >= 500:
+        if status in GATEWAY_STATUSES and method == "POST":
+            return AnswerLost(**common)
+        if status in RETRY_STATUSES or status in GATEWAY_STATUSES:
             return ServiceError(**common)
+        if status >= 500:
+            return FoxAPIError(**common)
         if status == 400:
             return RequestRejected(
                 "FoxAPI could not read the request FoxWeb sent. Please tell your administrator.",
@@ -589,7 +650,7 @@ class FoxAPIClient:
             with self.http.stream(method, url, headers=headers, json=body, timeout=self.sync_timeout) as response:
                 if response.status_code >= 400:
                     response.read()
-                    raise self._http_error(response, api_key)
+                    raise self._http_error(response, api_key, method)
                 for line in response.iter_lines():
                     if not line.startswith("data:"):
                         continue

@@ -15,6 +15,7 @@ crashed worker, a lost queue) are found again by `sweep()` in vision/worker.py.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -235,7 +236,7 @@ def send(task_: Task) -> None:
         dispatch(task_.key_ref)
         return
     try:
-        state = foxapi.client().submit_vision_task(request, api_key=secret)
+        state = _submit(request, secret)
     except (foxapi.RateLimited, foxapi.ServiceError, foxapi.Unreachable) as error:
         # FoxAPI refused or was never reached: it created nothing, so sending again is safe.
         task_.note_key_outcome(None if isinstance(error, foxapi.Unreachable) else error)
@@ -273,6 +274,19 @@ def send(task_: Task) -> None:
         dispatch(task_.key_ref)
     else:
         wake(task_, run_after=first_check)
+
+
+def _submit(request: foxapi.VisionRequest, secret: str) -> foxapi.TaskState:
+    """Submit; a model that may need the reasoning flag (the contract names gemini-2.5-pro) and refused
+    the request without it is asked once more with it. A 422 creates nothing, so this cannot charge twice."""
+    client = foxapi.client()
+    try:
+        return client.submit_vision_task(request, api_key=secret)
+    except foxapi.RequestRejected as error:
+        if error.status != 422 or request.include_reasoning or not catalog.get(request.model).may_need_reasoning_flag:
+            raise
+        log.info("FoxAPI refused a %s request without the reasoning flag; sending it with the flag", request.model)
+        return client.submit_vision_task(dataclasses.replace(request, include_reasoning=True), api_key=secret)
 
 
 def _keep_a_paid_answer(task_: Task, state: foxapi.TaskState) -> None:
@@ -358,22 +372,43 @@ def check_interval(task_: Task, now=None) -> float:
 
 
 def check(task_: Task) -> None:
-    """Ask FoxAPI about a running task and store what it says; one upstream GET per due check."""
+    """Ask FoxAPI about a running task and store what it says; one upstream GET per due check.
+
+    Errors the contract says are worth retrying (429, 500, 503, the network) and a low balance (the
+    task is paid for already) keep the task waiting; other refusals end it with a plain message, as
+    does FoxAPI never finishing within FOXWEB_CHECK_GIVE_UP_AFTER.
+    """
     token = task_.claim(Task.UPSTREAM_STATUSES, worker=worker_name(), lease=CHECK_LEASE)
     if token is None:
         return
     now = timezone.now()
     next_check = now + timedelta(seconds=check_interval(task_, now))
+    overdue = now - (task_.submitted or task_.created) > timedelta(seconds=settings.FOXWEB_CHECK_GIVE_UP_AFTER)
     try:
-        state = foxapi.client().get_task(task_.upstream_id, api_key=task_.key_secret(for_sending=False), quick=True)
+        state = _read_task(task_)
     except foxapi.TaskNotFound:
         task_.fail(token, "not_found", "FoxAPI no longer has a record of this task. Please send it again.")
-    except (foxapi.KeyRejected, foxapi.QuotaExhausted) as error:
+    except foxapi.KeyRejected as error:
         task_.note_key_outcome(error)
         task_.fail(token, error.short_code, error.user_message)
     except Exception as error:
+        if (
+            isinstance(error, foxapi.FoxAPIError)
+            and not error.retryable
+            and not isinstance(error, foxapi.QuotaExhausted)
+        ):
+            task_.fail(token, error.short_code, _refused_check_message(error))
+            dispatch(task_.key_ref)
+            return
+        if overdue:
+            task_.fail(token, "gave_up", _gave_up_message())
+            dispatch(task_.key_ref)
+            return
         if not isinstance(error, foxapi.FoxAPIError):
             log.exception("Checking task %s failed unexpectedly", task_.pk)
+        if isinstance(error, foxapi.QuotaExhausted):  # the answer is paid for: wait for a top-up, slowly
+            task_.note_key_outcome(error)
+            next_check = max(next_check, now + timedelta(seconds=LONGEST_BACKOFF))
         if getattr(error, "retry_after", None):
             next_check = max(next_check, now + timedelta(seconds=min(error.retry_after, LONGEST_BACKOFF)))
         problem = _check_problem(error)
@@ -387,15 +422,50 @@ def check(task_: Task) -> None:
         wake(task_, run_after=next_check)
         return
     else:
-        task_.apply(token, state, next_attempt=next_check)
-        if not state.is_terminal:
-            wake(task_, run_after=next_check)
-            return
+        if overdue and not state.is_terminal:
+            task_.fail(token, "gave_up", _gave_up_message())
+        else:
+            task_.apply(token, state, next_attempt=next_check)
+            if not state.is_terminal:
+                wake(task_, run_after=next_check)
+                return
     dispatch(task_.key_ref)
+
+
+def _read_task(task_: Task) -> foxapi.TaskState:
+    """GET the task; "completed" without a result is asked once more, telling FoxAPI to refresh it."""
+    client, secret = foxapi.client(), task_.key_secret(for_sending=False)
+    state = client.get_task(task_.upstream_id, api_key=secret, quick=True)
+    if state.status == "completed" and state.completion is None:
+        state = client.get_task(task_.upstream_id, api_key=secret, quick=True, sync_upstream=True)
+    return state
+
+
+def _refused_check_message(error: foxapi.FoxAPIError) -> str:
+    if isinstance(error, foxapi.WrongAddress | foxapi.NotSent):
+        return error.user_message
+    said = f" (it said: {error.detail})" if error.detail else ""
+    return (
+        f"FoxAPI refused to tell FoxWeb how this description is going{said}, so FoxWeb stopped waiting for it. "
+        "FoxAPI may still finish it, and charge; send it again if you need it."
+    )
+
+
+def _gave_up_message() -> str:
+    minutes = round(settings.FOXWEB_CHECK_GIVE_UP_AFTER / 60)
+    return (
+        f"FoxAPI had not finished this description after {minutes} minutes, so FoxWeb stopped waiting for it. "
+        "FoxAPI may still finish it, and charge; send it again if you need it."
+    )
 
 
 def _check_problem(error: Exception) -> str:
     """A passing problem, said so that nobody thinks they must act: FoxWeb keeps checking by itself."""
+    if isinstance(error, foxapi.QuotaExhausted):
+        return (
+            "FoxAPI says the balance of this key's account is too low to show the answer. FoxWeb keeps "
+            "checking by itself; topping up the account lets the answer through."
+        )
     if isinstance(error, foxapi.RateLimited):
         reason = "FoxAPI asked FoxWeb to slow down"
     elif isinstance(error, foxapi.FoxAPIError):

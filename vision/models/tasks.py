@@ -499,7 +499,19 @@ class Task(models.Model):
         }
         if count:
             changes["upstream_checks"] = F("upstream_checks") + 1
-        if state.status == self.Status.COMPLETED:
+        if state.status == self.Status.COMPLETED and not state.answer.strip():
+            # Finished with no text: shown as a failure that says why, never as an empty (decorative) answer.
+            usage = state.usage
+            changes.update(
+                status=self.Status.FAILED,
+                error_code="empty_answer",
+                error_message=empty_answer_message(state),
+                finish_reason=state.completion.finish_reason[:40] if state.completion else "",
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                total_tokens=usage.total_tokens,
+            )
+        elif state.status == self.Status.COMPLETED:
             usage = state.usage
             if self.is_alt_text:
                 from vision import alttext
@@ -511,7 +523,7 @@ class Task(models.Model):
             changes.update(
                 answer=state.answer,
                 reasoning=state.reasoning,
-                finish_reason=state.completion.finish_reason if state.completion else "",
+                finish_reason=state.completion.finish_reason[:40] if state.completion else "",
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
                 total_tokens=usage.total_tokens,
@@ -582,6 +594,17 @@ class Task(models.Model):
         )
         self.refresh_from_db()
         return bool(queued or running)
+
+
+def empty_answer_message(state: foxapi.TaskState) -> str:
+    if state.completion is None:
+        return "FoxAPI said this description was finished but sent no text. Send it again."
+    if state.completion.finish_reason == "length":
+        return (
+            "The model used up the longest answer allowed before it wrote any text. Raise “Longest answer” "
+            "under Advanced settings and send it again."
+        )
+    return "The model finished without writing any text. Send it again, or try another model."
 
 
 def plain_task_error(state: foxapi.TaskState) -> str:
