@@ -631,7 +631,18 @@ class HistoryFilterForm(forms.Form):
     """The history page's search and filters, read from the query string."""
 
     q = forms.CharField(label="Search", required=False, widget=forms.TextInput(attrs={"type": "search"}))
-    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *Task.Status.choices])
+    # "cancelled" holds both the tasks someone stopped and those FoxAPI cancelled.
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[
+            ("", "Any status"),
+            *(
+                (value, "Stopped or cancelled" if value == Task.Status.CANCELLED else label)
+                for value, label in Task.Status.choices
+            ),
+        ],
+    )
     model = forms.ChoiceField(label="Model", required=False)
     team = forms.ModelChoiceField(label="Team", required=False, queryset=Team.objects.none(), empty_label="Any team")
     owner = forms.ChoiceField(label="Owner", required=False)
