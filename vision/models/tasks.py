@@ -366,6 +366,23 @@ class Task(models.Model):
         return "Cancelled by FoxAPI" if self.cancelled_by_foxapi else self.get_status_display()
 
     @property
+    def tokens_reported(self) -> bool:
+        """Whether FoxAPI said how many tokens the model used. The contract does not promise
+        `results[0].usage`; a completed task with every count at 0 had none reported."""
+        return self.status == self.Status.COMPLETED and bool(
+            self.prompt_tokens or self.completion_tokens or self.total_tokens
+        )
+
+    def token_counts(self) -> dict[str, int | None]:
+        """The token counts for exports: empty (None) when FoxAPI reported none, rather than a made-up 0."""
+        reported = self.tokens_reported
+        return {
+            "prompt_tokens": self.prompt_tokens if reported else None,
+            "completion_tokens": self.completion_tokens if reported else None,
+            "total_tokens": self.total_tokens if reported else None,
+        }
+
+    @property
     def may_have_been_charged(self) -> bool:
         """A failure after which FoxAPI may hold the task anyway: sending again may charge twice."""
         return self.error_code in ("answer_lost", "interrupted")
