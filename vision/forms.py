@@ -52,6 +52,9 @@ def default_language(user, profile) -> str:
 # others), at least the largest minimum of any model in the catalogue, so switching models never
 # makes the number invalid.
 MAX_TOKENS_FLOOR = catalog.max_tokens_floor()
+# FoxAPI takes a prompt of at most 100,000 characters; a batch row's context (up to 2,000) and
+# FoxWeb's wording around it are added to what is typed, so the typed prompt stops well short.
+MAX_TYPED_PROMPT_CHARS = 90_000
 # FoxAPI promises no key format (sk-… is only its example); anything shorter is surely a partial copy.
 MIN_KEY_LENGTH = 8
 
@@ -193,12 +196,15 @@ class DescribeForm(forms.Form):
     prompt = forms.CharField(
         label="What should the model do?",
         required=False,
-        max_length=100_000,
+        max_length=MAX_TYPED_PROMPT_CHARS,
         widget=forms.Textarea(attrs={"rows": 3}),
         initial=PRESETS[DEFAULT_PRESET][1],
         error_messages={
             "required": "Tell the model what to do with the images.",
-            "max_length": "The prompt is too long: keep it under 100,000 characters.",
+            "max_length": (
+                f"The prompt is too long: keep it under {MAX_TYPED_PROMPT_CHARS:,} characters. "
+                "FoxWeb adds each image's details to it, and FoxAPI takes 100,000 characters at most."
+            ),
         },
     )
     system_prompt = forms.CharField(

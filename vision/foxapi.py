@@ -38,6 +38,7 @@ TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 KNOWN_STATUSES = frozenset({"pending", "processing"}) | TERMINAL_STATUSES
 RETRY_STATUSES = frozenset({429, 500, 503})
 QUICK_TIMEOUT = 10.0  # seconds, for a status poll; a task's refresh lease outlasts it
+MAX_PROMPT_CHARS = 100_000  # the contract's limit on `prompt`
 
 
 # --- Errors -----------------------------------------------------------------------------------
@@ -98,6 +99,15 @@ class RequestRejected(FoxAPIError):
     default_message = "FoxAPI could not accept this request."
 
 
+class PromptTooLong(RequestRejected):
+    """Refused before sending: FoxAPI takes a prompt of at most MAX_PROMPT_CHARS characters."""
+
+    default_message = (
+        "The instructions for this image, with its details added, are longer than the 100,000 characters "
+        "FoxAPI accepts. Shorten the prompt (or the row's context) and describe it again."
+    )
+
+
 class RateLimited(FoxAPIError):
     default_message = "FoxAPI is busy with too many requests right now. Wait a moment and try again."
     retryable = True
@@ -150,6 +160,11 @@ class VisionRequest:
     temperature: float | None = None
     system_prompt: str = ""
     include_reasoning: bool = False
+
+    def __post_init__(self):
+        # Checked here, before anything is sent: a request FoxAPI must refuse should not cost a call.
+        if len(self.prompt) > MAX_PROMPT_CHARS:
+            raise PromptTooLong(code="prompt_too_long", detail=f"prompt has {len(self.prompt):,} characters")
 
     def body(self, *, sync: bool, stream: bool) -> dict[str, Any]:
         """The JSON body; optional fields only when set, so FoxAPI's defaults apply."""
