@@ -26,7 +26,7 @@ def test_keys_are_added_used_and_never_shown(new_page, django_user_model, tmp_pa
     alice.get_by_label("Name", exact=True).fill("My own")
     alice.get_by_label("API key").fill(TEST_KEY)
     alice.get_by_role("button", name="Test and save the key").click()
-    alice.get_by_text(f"sk-…{TEST_KEY[-4:]}").first.wait_for()
+    alice.get_by_text(f"…{TEST_KEY[-4:]}").first.wait_for()
     assert TEST_KEY not in alice.content()
     check_a11y(alice)
 
