@@ -332,3 +332,38 @@ def test_a_list_row_with_a_private_address_is_left_out(alice_client):
     batch = Batch.objects.get()
     assert list(batch.tasks.values_list("images__name", flat=True)) == ["ok.jpg"]
     assert "Row 2" in " ".join(batch.problems) and "private" in " ".join(batch.problems)
+
+
+def test_rows_foxapi_cancelled_are_counted_and_labelled_apart_from_stopped_ones(alice_client):
+    alice_client.post("/", batch_data(files=photos(3)))
+    batch = Batch.objects.get()
+    alice_client.post(f"/batches/{batch.pk}/confirm/")
+    settle()
+    first, second, _ = batch.tasks.order_by("id")
+    Task.objects.filter(pk=first.pk).update(status="cancelled", error_code="stopped", error_message="You stopped it.")
+    Task.objects.filter(pk=second.pk).update(
+        status="cancelled", error_code="cancelled", error_message="FoxAPI cancelled this description."
+    )
+    assert batch.counts()["stopped"] == 1 and batch.counts()["cancelled"] == 1
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert "<strong>1</strong> stopped" in page
+    assert "<strong>1</strong> cancelled by FoxAPI" in page
+    assert page.count(">Cancelled by FoxAPI</span>") == 1
+    assert page.count(">Stopped</span>") == 1
+    assert "Retry all failed" in page
+
+
+def test_rows_without_reported_tokens_say_so_and_export_empty_cells(alice_client):
+    alice_client.post("/", batch_data(files=photos(2)))
+    batch = Batch.objects.get()
+    alice_client.post(f"/batches/{batch.pk}/confirm/")
+    settle()
+    counted, uncounted = batch.tasks.order_by("id")
+    Task.objects.filter(pk=uncounted.pk).update(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert f"{counted.total_tokens} tokens" in page
+    assert page.count("tokens not reported") == 1
+    assert not re.search(r"\b0 tokens", page)
+    response = alice_client.get(f"/batches/{batch.pk}/export.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert [row["total_tokens"] for row in rows] == [str(counted.total_tokens), ""]

@@ -457,3 +457,15 @@ def test_staging_refuses_a_file_over_the_limit_before_reading_it(alice_client, s
     response = alice_client.post("/uploads/", {"file": upload_file("big.png")})
     assert 'class="staged-item failed"' in response.content.decode()
     assert "The file is larger than 100 bytes." in response.content.decode()
+
+
+def test_a_typed_prompt_leaves_room_for_what_foxweb_adds(alice_client):
+    """FoxAPI takes 100,000 characters; a batch row's context is added to the typed prompt."""
+    response = alice_client.post("/", form_data(prompt="x" * 90_001, files=[upload_file()]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "keep it under 90,000 characters" in page
+    assert "FoxAPI takes 100,000 characters at most" in page
+    assert not Task.objects.exists()
+    alice_client.post("/", form_data(prompt="x" * 90_000, files=[upload_file()]))
+    assert Task.objects.get().prompt == "x" * 90_000

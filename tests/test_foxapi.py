@@ -612,3 +612,13 @@ def test_is_sandbox_detects_the_standalone_sandbox(sandbox_server, settings):
     assert foxapi.is_sandbox() is True
     settings.FOXAPI_BASE_URL = "https://api.foxapi.cc"
     assert foxapi.is_sandbox() is False
+
+
+def test_a_prompt_over_the_contract_s_limit_is_refused_before_anything_is_sent(api):
+    assert len(request(prompt="x" * foxapi.MAX_PROMPT_CHARS).prompt) == 100_000  # the limit itself is fine
+    before = sandbox_task_count()
+    with pytest.raises(foxapi.PromptTooLong) as caught:
+        api.submit_vision_task(request(prompt="x" * 100_001), api_key=KEY)
+    assert "100,000 characters" in caught.value.user_message
+    assert isinstance(caught.value, foxapi.RequestRejected) and not caught.value.retryable
+    assert sandbox_task_count() == before

@@ -236,3 +236,16 @@ def test_filter_by_one_colleague(client, alice, bob, carol, team):
     assert "Bob&#x27;s work" in page and "Carol" not in page.split("history-list")[-1]
     stranger = client.get("/history/?owner=999999").content.decode()
     assert "Bob&#x27;s work" in stranger  # not a colleague: the filter is ignored, nothing leaks
+
+
+def test_exports_leave_tokens_empty_when_foxapi_reported_none(client, alice):
+    counted = answered(alice, "Counted")
+    Task.objects.filter(pk=counted.pk).update(prompt_tokens=800, completion_tokens=20, total_tokens=820)
+    answered(alice, "Uncounted")  # completed, but FoxAPI's answer had no usage
+    client.force_login(alice)
+    rows = {row["answer"]: row for row in read_csv(client.get("/history/export.csv"))}
+    assert rows["Counted"]["total_tokens"] == "820"
+    assert (rows["Uncounted"]["prompt_tokens"], rows["Uncounted"]["total_tokens"]) == ("", "")
+    data = {item["answer"]: item for item in json.loads(b"".join(client.get("/history/export.json").streaming_content))}
+    assert data["Counted"]["completion_tokens"] == 20
+    assert data["Uncounted"]["total_tokens"] is None

@@ -404,6 +404,37 @@ def test_a_back_off_ends_and_is_reset_by_a_good_send(alice):
     assert KeyThrottle.objects.get(key_ref="sandbox").strikes == 0
 
 
+def test_a_prompt_too_long_for_foxapi_fails_plainly_without_being_sent(alice, upstream):
+    """A prompt made before the typed limit was lowered, or stretched by a row's context."""
+    task = queued_task(alice, prompt="x" * (foxapi.MAX_PROMPT_CHARS + 1))
+    settle()
+    task.refresh_from_db()
+    assert (task.status, task.error_code) == ("failed", "prompt_too_long")
+    assert "longer than the 100,000 characters FoxAPI accepts" in task.error_message
+    assert "Nothing was sent to FoxAPI" in task.error_message
+    assert upstream["POST"] == []
+    assert sandbox_task_count() == 0
+
+
+@pytest.mark.parametrize("purpose", ["", "informative", "link", "text", "chart"])
+def test_the_longest_prompt_foxweb_builds_stays_within_foxapi_s_limit(purpose):
+    from vision import forms, intake
+    from vision.alttext.purposes import ACTION_FIELD
+
+    longest = DescribeOptions(
+        model="claude-opus-4-7",
+        prompt="p" * forms.MAX_TYPED_PROMPT_CHARS,
+        purpose=purpose,
+        purpose_detail="a" * ACTION_FIELD.max_length,
+        context="c" * 5_000,
+        keywords="k" * 500,
+        audience="u" * 200,
+    )
+    prompt = longest.prompt_for(row_context="r" * intake.MAX_CONTEXT_CHARS, language="en")
+    assert "r" * intake.MAX_CONTEXT_CHARS in prompt
+    assert len(prompt) <= foxapi.MAX_PROMPT_CHARS
+
+
 # --- What other FoxAPI implementations may answer -------------------------------------------------
 
 

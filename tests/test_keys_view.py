@@ -39,7 +39,8 @@ def test_a_personal_key_is_tested_encrypted_and_shown_masked(client, alice):
     assert TEST_KEY not in key.encrypted
     assert key.secret() == TEST_KEY
     page = client.get("/keys/").content.decode()
-    assert f"sk-…{TEST_KEY[-4:]}" in page
+    assert f"…{TEST_KEY[-4:]}" in page
+    assert "sk-…" not in page  # no prefix is made up: keys need not start with sk-
     assert "Marketing budget" in page
 
 
@@ -93,11 +94,50 @@ def test_a_key_without_balance_is_saved_and_flagged(client, alice):
 
 @pytest.mark.parametrize(
     ("secret", "message"),
-    [("", "Paste the key"), ("not a key", "spaces"), ("pk-123456789", "start with sk-")],
+    [("", "Paste the key"), ("not a key", "spaces"), ("fox_12", "too short")],
 )
 def test_malformed_keys_are_explained(client, alice, secret, message):
     client.force_login(alice)
     assert message in add_key(client, secret=secret).content.decode()
+    assert not ApiKey.objects.exists()
+
+
+OTHER_SHAPES = [
+    "fox_abc123def456ghi789",
+    "3f2b8c1e-9d4a-4e7b-a1c2-5f6e7d8c9b0a",  # a UUID
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmb3h3ZWIifQ.c2lnbmF0dXJlLWhlcmU",  # a JWT
+]
+
+
+@pytest.mark.parametrize("secret", OTHER_SHAPES)
+def test_a_key_of_another_shape_is_left_to_foxapi_to_judge(client, alice, monkeypatch, secret):
+    """The contract only shows sk-… keys as an example; another FoxAPI may issue other shapes."""
+    calls = []
+    monkeypatch.setattr(foxapi.FoxAPIClient, "check_key", lambda self, key: calls.append(key) or True)
+    client.force_login(alice)
+    response = add_key(client, secret=secret)
+    key = ApiKey.objects.get()
+    assert response.status_code == 302
+    assert calls == [secret]
+    assert (key.status, key.last_four, key.secret()) == ("ok", secret[-4:], secret)
+    page = client.get("/keys/").content.decode()
+    assert f"…{secret[-4:]}" in page
+    assert "sk-…" not in page
+    assert secret not in page
+
+
+def test_a_key_of_another_shape_that_foxapi_refuses_is_not_saved(client, alice):
+    client.force_login(alice)
+    page = add_key(client, secret="fox_abc123def456ghi789").content.decode()
+    assert "FoxAPI did not accept this key" in page  # FoxAPI's answer, not a rule of the form
+    assert "fox_abc123def456ghi789" not in page
+    assert not ApiKey.objects.exists()
+
+
+def test_the_help_text_does_not_promise_a_prefix(client, alice):
+    client.force_login(alice)
+    page = client.get("/keys/").content.decode()
+    assert "Usually starts with sk-." in page
 
 
 def test_the_leak_watch_catches_a_key_in_a_page(client, alice, _the_test_key_never_leaks):
@@ -301,7 +341,7 @@ def test_no_key_in_exports_or_logs(client, alice, caplog):
     for url in ("/history/export.csv", "/history/export.json"):
         body = b"".join(client.get(url).streaming_content).decode()
         assert TEST_KEY not in body
-        assert "K (sk-…" in body
+        assert f"K (…{TEST_KEY[-4:]})" in body
     assert TEST_KEY not in caplog.text
 
 
@@ -368,6 +408,41 @@ def test_an_error_page_while_adding_a_key_never_shows_it(client, alice, broken_t
     response = add_key(client)
     assert response.status_code == 500
     assert "the transport broke" in response.content.decode()
+
+
+def test_an_error_page_while_adding_a_key_of_another_shape_never_shows_it(client, alice, broken_transport):
+    client.force_login(alice)
+    client.raise_request_exception = False
+    response = add_key(client, secret="fox_live_7Gh2Kp9Qw4Zx")
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "the transport broke" in page
+    assert "7Gh2Kp9Qw4Zx" not in page
+
+
+def test_a_typed_key_of_another_shape_is_hidden_even_before_foxapi_is_called(client, alice, monkeypatch, settings):
+    settings.DEBUG = True
+
+    def fail(self, key):
+        raise RuntimeError(f"could not test {key}")
+
+    monkeypatch.setattr(foxapi.FoxAPIClient, "check_key", fail)
+    client.force_login(alice)
+    client.raise_request_exception = False
+    response = add_key(client, secret="fox_live_3Rt8Yu1Io6Pa")
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "could not test" in page
+    assert "3Rt8Yu1Io6Pa" not in page
+
+
+def test_the_admin_shows_only_the_last_four(client, alice, django_user_model):
+    ApiKey.store(name="Odd", secret="fox_abc123def456ghi789", owner=alice, created_by=alice)
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1")
+    client.force_login(admin)
+    page = client.get("/admin/vision/apikey/").content.decode()
+    assert "…i789" in page
+    assert "sk-…" not in page
 
 
 def test_a_key_with_characters_no_key_has_is_refused(client, alice):

@@ -213,3 +213,48 @@ def test_checks_that_change_nothing_visible_keep_the_card_unchanged(alice_client
         run_due_jobs()  # 56 %: past half-way, the card changes
         moved = alice_client.get(f"/tasks/{task.pk}/status/", headers={**HTMX, "If-None-Match": etag})
         assert moved.status_code == 200
+
+
+@pytest.fixture
+def foxapi_cancels(monkeypatch):
+    """FoxAPI ends every task it is asked about as `cancelled` (a status the contract lists)."""
+
+    def cancelled(self, task_id, **kwargs):
+        return foxapi.TaskState(id=task_id, status="cancelled", progress=30)
+
+    monkeypatch.setattr(foxapi.FoxAPIClient, "get_task", cancelled)
+
+
+def test_a_task_foxapi_cancelled_is_not_shown_as_stopped_by_you(alice_client, alice, slow_tasks, foxapi_cancels):
+    task = make_task(alice)
+    settle()
+    task.refresh_from_db()
+    assert task.status == "cancelled" and not task.stopped_by_user
+    card = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX).content.decode()
+    assert "FoxAPI cancelled this description" in card
+    assert "This description was stopped" not in card
+    assert "Send again" in card
+    history = alice_client.get("/history/").content.decode()
+    assert "Cancelled by FoxAPI" in history
+    assert ">Stopped<" not in history
+
+
+def test_foxapi_saying_stopped_never_reads_as_your_stop(alice, slow_tasks, monkeypatch):
+    monkeypatch.setattr(
+        foxapi.FoxAPIClient,
+        "get_task",
+        lambda self, task_id, **kwargs: foxapi.TaskState(id=task_id, status="cancelled", error_code="stopped"),
+    )
+    task = make_task(alice)
+    settle()
+    task.refresh_from_db()
+    assert (task.status, task.error_code) == ("cancelled", "cancelled")
+    assert task.status_label == "Cancelled by FoxAPI"
+
+
+def test_your_own_stop_is_still_called_stopped(alice_client, alice):
+    task = make_task(alice, submit=False)
+    alice_client.post(f"/tasks/{task.pk}/stop/")
+    task.refresh_from_db()
+    assert task.stopped_by_user and task.status_label == "Stopped"
+    assert "Cancelled by FoxAPI" not in alice_client.get("/history/").content.decode()

@@ -1,5 +1,7 @@
 """The permanent task page: renders fully without JavaScript, never trusts model output as HTML."""
 
+import re
+
 import pytest
 
 from tests.factories import make_task
@@ -94,10 +96,37 @@ def test_a_title_names_the_first_image_and_counts_the_rest(alice):
 def test_technical_words_are_folded_away_for_those_who_want_them(alice_client, alice):
     task = make_task(alice, temperature=0.7, max_tokens=1024)
     page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
-    folded = page[page.index('<details class="tech"><summary>Cost in tokens</summary>') :]
-    assert f"{task.total_tokens} tokens, the unit FoxAPI charges in: {task.prompt_tokens} to read" in folded
+    folded = page[page.index('<details class="tech"><summary>Tokens the model counted</summary>') :]
+    assert f"{task.total_tokens} tokens, as the model counted them: {task.prompt_tokens} to read" in folded
+    assert "FoxAPI bills in credits" in folded
+    assert "the unit FoxAPI charges in" not in page  # the contract bills in credits, not tokens
     assert "<dt>Tokens</dt>" not in page
     settings = page[page.index("<summary>Advanced settings</summary>") :]
     assert "1024 tokens (about 770 words)" in settings
     assert "<dt>Temperature</dt><dd>0.7</dd>" in settings
     assert page.index("<dt>Temperature</dt>") > page.index("<summary>Advanced settings</summary>")
+
+
+def without_usage(owner):
+    """A completed task whose FoxAPI answer had no results[0].usage: every count is 0."""
+    task = make_task(owner)
+    Task.objects.filter(pk=task.pk).update(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+    task.refresh_from_db()
+    return task
+
+
+def test_tokens_not_reported_are_not_shown_as_zero(alice_client, alice):
+    task = without_usage(alice)
+    assert task.status == "completed" and not task.tokens_reported
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    folded = page[page.index("<summary>Tokens the model counted</summary>") :]
+    assert "Not reported" in folded[: folded.index("</details>")]
+    assert not re.search(r"\b0 tokens", page)
+    card = alice_client.get(f"/tasks/{task.pk}/status/", headers={"HX-Request": "true"}).content.decode()
+    assert "Not reported" in card and not re.search(r"\b0 tokens", card)
+
+
+def test_reported_tokens_are_shown(alice):
+    task = make_task(alice)
+    assert task.tokens_reported
+    assert task.token_counts()["total_tokens"] == task.total_tokens > 0

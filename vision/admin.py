@@ -58,7 +58,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description="Key")
     def masked(self, key: ApiKey) -> str:
-        return f"sk-…{key.last_four}"
+        return key.masked
 
 
 admin.site.register(Invitation, list_display=["team", "created_by", "created", "expires", "used_by"])

@@ -53,9 +53,7 @@ def row(task: Task, other_alts: Iterable[str] = ()) -> dict:
         "status": task.status,
         "error": task.error_message,
         "model": task.model,
-        "prompt_tokens": task.prompt_tokens,
-        "completion_tokens": task.completion_tokens,
-        "total_tokens": task.total_tokens,
+        **task.token_counts(),
         "created": task.created.isoformat(),
         "finished": task.finished.isoformat() if task.finished else "",
     }

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
 
-from vision import alttext, catalog, fetch, foxapi, images, intake, keyvault
+from vision import alttext, catalog, debug, fetch, foxapi, images, intake, keyvault
 from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, ReviewState, Task, Team, Upload
 from vision.services import BatchRow, DescribeOptions, name_from_url
 
@@ -52,6 +52,11 @@ def default_language(user, profile) -> str:
 # others), at least the largest minimum of any model in the catalogue, so switching models never
 # makes the number invalid.
 MAX_TOKENS_FLOOR = catalog.max_tokens_floor()
+# FoxAPI takes a prompt of at most 100,000 characters; a batch row's context (up to 2,000) and
+# FoxWeb's wording around it are added to what is typed, so the typed prompt stops well short.
+MAX_TYPED_PROMPT_CHARS = 90_000
+# FoxAPI promises no key format (sk-… is only its example); anything shorter is surely a partial copy.
+MIN_KEY_LENGTH = 8
 
 
 def _plural(count: int, word: str, words: str) -> str:
@@ -191,12 +196,15 @@ class DescribeForm(forms.Form):
     prompt = forms.CharField(
         label="What should the model do?",
         required=False,
-        max_length=100_000,
+        max_length=MAX_TYPED_PROMPT_CHARS,
         widget=forms.Textarea(attrs={"rows": 3}),
         initial=PRESETS[DEFAULT_PRESET][1],
         error_messages={
             "required": "Tell the model what to do with the images.",
-            "max_length": "The prompt is too long: keep it under 100,000 characters.",
+            "max_length": (
+                f"The prompt is too long: keep it under {MAX_TYPED_PROMPT_CHARS:,} characters. "
+                "FoxWeb adds each image's details to it, and FoxAPI takes 100,000 characters at most."
+            ),
         },
     )
     system_prompt = forms.CharField(
@@ -629,7 +637,18 @@ class HistoryFilterForm(forms.Form):
     """The history page's search and filters, read from the query string."""
 
     q = forms.CharField(label="Search", required=False, widget=forms.TextInput(attrs={"type": "search"}))
-    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *Task.Status.choices])
+    # "cancelled" holds both the tasks someone stopped and those FoxAPI cancelled.
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[
+            ("", "Any status"),
+            *(
+                (value, "Stopped or cancelled" if value == Task.Status.CANCELLED else label)
+                for value, label in Task.Status.choices
+            ),
+        ],
+    )
     model = forms.ChoiceField(label="Model", required=False)
     team = forms.ModelChoiceField(label="Team", required=False, queryset=Team.objects.none(), empty_label="Any team")
     owner = forms.ChoiceField(label="Owner", required=False)
@@ -763,7 +782,7 @@ class ApiKeyForm(forms.Form):
         max_length=500,
         strip=True,
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}, render_value=False),
-        help_text="Starts with sk-. It is encrypted, and never shown again, not even to you.",
+        help_text="Usually starts with sk-. It is encrypted, and never shown again, not even to you.",
         error_messages={"required": "Paste the key from your FoxAPI account."},
     )
     holder = forms.ChoiceField(label="Whose key", help_text="A team key can be used by every member of the team.")
@@ -779,13 +798,16 @@ class ApiKeyForm(forms.Form):
         self.notice = ""
 
     def clean_secret(self) -> str:
+        """Only what is surely a copying mistake is refused here. The contract promises no key format
+        (it shows sk-… as an example), so the test call to FoxAPI decides the rest."""
         secret = self.cleaned_data["secret"]
         if any(character.isspace() for character in secret):
             raise forms.ValidationError("The key has spaces in it. Copy it again, without spaces.")
         if not secret.isascii() or not secret.isprintable():
             raise forms.ValidationError("The key has characters FoxAPI keys never contain. Copy it again.")
-        if not secret.startswith("sk-") or len(secret) < 8:
-            raise forms.ValidationError("That does not look like a FoxAPI key: those start with sk-.")
+        if len(secret) < MIN_KEY_LENGTH:
+            raise forms.ValidationError("That key is too short. Copy it again, all of it.")
+        debug.remember_secret(secret)  # from here on, error pages and logs hide it, whatever its shape
         return secret
 
     def clean(self):

@@ -44,6 +44,7 @@ GATEWAY_STATUSES = frozenset({502, 504})  # a proxy's answer: the service behind
 # Other spellings of the contract's statuses that implementations are known to use.
 STATUS_ALIASES = {"canceled": "cancelled", "succeeded": "completed", "success": "completed", "error": "failed"}
 QUICK_TIMEOUT = 10.0  # seconds, for a status poll; a task's refresh lease outlasts it
+MAX_PROMPT_CHARS = 100_000  # the contract's limit on `prompt`
 
 
 # --- Errors -----------------------------------------------------------------------------------
@@ -102,6 +103,15 @@ class TaskNotFound(FoxAPIError):
 
 class RequestRejected(FoxAPIError):
     default_message = "FoxAPI could not accept this request."
+
+
+class PromptTooLong(RequestRejected):
+    """Refused before sending: FoxAPI takes a prompt of at most MAX_PROMPT_CHARS characters."""
+
+    default_message = (
+        "The instructions for this image, with its details added, are longer than the 100,000 characters "
+        "FoxAPI accepts. Shorten the prompt (or the row's context) and describe it again."
+    )
 
 
 class RateLimited(FoxAPIError):
@@ -174,6 +184,11 @@ class VisionRequest:
     temperature: float | None = None
     system_prompt: str = ""
     include_reasoning: bool = False
+
+    def __post_init__(self):
+        # Checked here, before anything is sent: a request FoxAPI must refuse should not cost a call.
+        if len(self.prompt) > MAX_PROMPT_CHARS:
+            raise PromptTooLong(code="prompt_too_long", detail=f"prompt has {len(self.prompt):,} characters")
 
     def body(self, *, sync: bool, stream: bool) -> dict[str, Any]:
         """The JSON body; optional fields only when set, so FoxAPI's defaults apply."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -74,16 +74,21 @@ class Batch(models.Model):
 
     def counts(self) -> dict[str, int]:
         """How many rows are done, running, waiting, failed (one query), and a version of them all."""
-        from vision.models.tasks import Task
+        from vision.models.tasks import STOPPED_BY_USER, Task
 
-        rows = self.tasks.values("status").annotate(count=Count("id"), revisions=Sum("revision"))
+        rows = self.tasks.values("status").annotate(
+            count=Count("id"), revisions=Sum("revision"), by_user=Count("id", filter=Q(error_code=STOPPED_BY_USER))
+        )
         by_status = {row["status"]: row["count"] for row in rows}
         running = sum(by_status.get(status, 0) for status in Task.IN_FLIGHT_STATUSES)
         waiting = by_status.get(Task.Status.QUEUED, 0) + by_status.get(Task.Status.DRAFT, 0)
         failed = by_status.get(Task.Status.FAILED, 0)
-        stopped = by_status.get(Task.Status.CANCELLED, 0)
+        # Rows someone stopped, and rows FoxAPI itself cancelled: both end as `cancelled`.
+        stopped = sum(row["by_user"] for row in rows if row["status"] == Task.Status.CANCELLED)
+        cancelled = by_status.get(Task.Status.CANCELLED, 0) - stopped
         done = by_status.get(Task.Status.COMPLETED, 0)
         total = sum(by_status.values())
+        finished = done + failed + stopped + cancelled
         return {
             "total": total,
             "done": done,
@@ -91,8 +96,9 @@ class Batch(models.Model):
             "waiting": waiting,
             "failed": failed,
             "stopped": stopped,
-            "finished": done + failed + stopped,
-            "percent": round(100 * (done + failed + stopped) / total) if total else 0,
+            "cancelled": cancelled,
+            "finished": finished,
+            "percent": round(100 * finished / total) if total else 0,
             "version": sum(row["revisions"] or 0 for row in rows) + total,
         }
 

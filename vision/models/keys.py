@@ -83,7 +83,8 @@ class ApiKey(models.Model):
 
     @property
     def masked(self) -> str:
-        return f"sk-…{self.last_four}"
+        """The last four characters only: keys need not start with sk-, so no prefix is made up."""
+        return f"…{self.last_four}"
 
     @property
     def is_revoked(self) -> bool:

@@ -42,6 +42,9 @@ INTERRUPTED_MESSAGE = (
 # The status card moves its progress bar at half-way: finer changes are stored, but
 # do not change the card's ETag, so the pages watching it keep getting cheap 304s.
 PROGRESS_STEP = 50
+# The error code of a task its owner stopped. FoxAPI can also end a task as `cancelled` (the contract
+# lists the status, though there is no cancel call), and that must not read as the owner's Stop.
+STOPPED_BY_USER = "stopped"
 STOPPED_BEFORE_SENDING = "You stopped this description before it was sent. " + NOTHING_SENT
 STOPPED_WHILE_RUNNING = (
     "You stopped waiting for this description. FoxAPI cannot cancel a task once it has it, so the model "
@@ -350,6 +353,36 @@ class Task(models.Model):
         return self.status == self.Status.QUEUED
 
     @property
+    def stopped_by_user(self) -> bool:
+        return self.status == self.Status.CANCELLED and self.error_code == STOPPED_BY_USER
+
+    @property
+    def cancelled_by_foxapi(self) -> bool:
+        return self.status == self.Status.CANCELLED and self.error_code != STOPPED_BY_USER
+
+    @property
+    def status_label(self) -> str:
+        """The status in words; "Stopped" is kept for the owner's Stop button."""
+        return "Cancelled by FoxAPI" if self.cancelled_by_foxapi else self.get_status_display()
+
+    @property
+    def tokens_reported(self) -> bool:
+        """Whether FoxAPI said how many tokens the model used. The contract does not promise
+        `results[0].usage`; a completed task with every count at 0 had none reported."""
+        return self.status == self.Status.COMPLETED and bool(
+            self.prompt_tokens or self.completion_tokens or self.total_tokens
+        )
+
+    def token_counts(self) -> dict[str, int | None]:
+        """The token counts for exports: empty (None) when FoxAPI reported none, rather than a made-up 0."""
+        reported = self.tokens_reported
+        return {
+            "prompt_tokens": self.prompt_tokens if reported else None,
+            "completion_tokens": self.completion_tokens if reported else None,
+            "total_tokens": self.total_tokens if reported else None,
+        }
+
+    @property
     def may_have_been_charged(self) -> bool:
         """A failure after which FoxAPI may hold the task anyway: sending again may charge twice."""
         return self.error_code in ("answer_lost", "interrupted")
@@ -529,7 +562,10 @@ class Task(models.Model):
                 total_tokens=usage.total_tokens,
             )
         if state.status in (self.Status.FAILED, self.Status.CANCELLED):
-            changes.update(error_code=state.error_code[:100] or state.status, error_message=plain_task_error(state))
+            code = state.error_code[:100] or state.status
+            if code == STOPPED_BY_USER:  # FoxAPI's word, not the owner's Stop
+                code = state.status
+            changes.update(error_code=code, error_message=plain_task_error(state))
         if state.is_terminal:
             changes["finished"] = timezone.now()  # FoxWeb's clock: the service's `created` fields may disagree
         return self.release(token, seen=self._shows_a_change(state, extra), **changes)
@@ -578,7 +614,7 @@ class Task(models.Model):
         now = timezone.now()
         common = {
             "status": self.Status.CANCELLED,
-            "error_code": "stopped",
+            "error_code": STOPPED_BY_USER,
             "check_problem": "",
             "finished": now,
             "next_attempt": None,
@@ -609,7 +645,7 @@ def empty_answer_message(state: foxapi.TaskState) -> str:
 
 def plain_task_error(state: foxapi.TaskState) -> str:
     if state.status == "cancelled":
-        return "FoxAPI cancelled this task before it finished."
+        return "FoxAPI cancelled this description before it finished. You can send it again."
     if state.error_message:
         return f"The model could not describe the image: {state.error_message}"
     return "The model could not describe the image. Please try again."

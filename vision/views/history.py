@@ -170,9 +170,7 @@ def _export_row(task: Task, viewer_id: int) -> dict:
         "checks": "; ".join(finding.message for finding in task.findings()),
         "batch": task.batch_id or "",
         "external_id": task.external_id,
-        "prompt_tokens": task.prompt_tokens,
-        "completion_tokens": task.completion_tokens,
-        "total_tokens": task.total_tokens,
+        **task.token_counts(),
         "key": task.key_label if task.owner_id == viewer_id or (task.api_key and task.api_key.team_id) else "",
         "error": task.error_message,
     }
