@@ -529,3 +529,15 @@ def test_other_models_refused_with_422_are_not_sent_again(alice, monkeypatch):
     task.refresh_from_db()
     assert task.status == "failed" and "prompt too odd" in task.error_message
     assert len(bodies) == 1
+
+
+def test_checks_keep_their_pace_whatever_the_queue_delays(alice, settings):
+    task = make_task(alice, submit=False)
+    now = timezone.now()
+    task.submitted = now - timedelta(seconds=4)
+    task.next_attempt = now - timedelta(seconds=0.3)  # this check was due 0.3 s ago
+    assert jobs.next_check_time(task, now) == now + timedelta(seconds=1.7)
+    task.next_attempt = now - timedelta(seconds=1.9)  # far behind: not two checks in a row
+    assert jobs.next_check_time(task, now) == now + timedelta(seconds=1)
+    task.next_attempt = None
+    assert jobs.next_check_time(task, now) == now + timedelta(seconds=2)

@@ -371,6 +371,14 @@ def check_interval(task_: Task, now=None) -> float:
     return min(most, first + max(elapsed - QUICK_CHECKS_FOR, 0) / 10)
 
 
+def next_check_time(task_: Task, now):
+    """When to ask next: one interval after this check was planned, so the pace does not drift by the
+    queue's delays, but never sooner than half an interval from now."""
+    interval = timedelta(seconds=check_interval(task_, now))
+    planned = task_.next_attempt if task_.next_attempt and task_.next_attempt <= now else now
+    return max(planned + interval, now + interval / 2)
+
+
 def check(task_: Task) -> None:
     """Ask FoxAPI about a running task and store what it says; one upstream GET per due check.
 
@@ -382,7 +390,7 @@ def check(task_: Task) -> None:
     if token is None:
         return
     now = timezone.now()
-    next_check = now + timedelta(seconds=check_interval(task_, now))
+    next_check = next_check_time(task_, now)
     overdue = now - (task_.submitted or task_.created) > timedelta(seconds=settings.FOXWEB_CHECK_GIVE_UP_AFTER)
     try:
         state = _read_task(task_)
