@@ -622,3 +622,9 @@ def test_a_prompt_over_the_contract_s_limit_is_refused_before_anything_is_sent(a
     assert "100,000 characters" in caught.value.user_message
     assert isinstance(caught.value, foxapi.RequestRejected) and not caught.value.retryable
     assert sandbox_task_count() == before
+
+
+def test_a_task_id_too_long_to_keep_is_a_bad_response():
+    with pytest.raises(foxapi.BadResponse):
+        foxapi.parse_task({"id": "t" * (foxapi.MAX_TASK_ID_CHARS + 1), "status": "pending"})
+    assert foxapi.parse_task({"id": "t" * foxapi.MAX_TASK_ID_CHARS}).status == "pending"

@@ -43,6 +43,7 @@ RETRY_STATUSES = frozenset({429, 500, 503})
 GATEWAY_STATUSES = frozenset({502, 504})  # a proxy's answer: the service behind it may have done the work
 # Other spellings of the contract's statuses that implementations are known to use.
 STATUS_ALIASES = {"canceled": "cancelled", "succeeded": "completed", "success": "completed", "error": "failed"}
+MAX_TASK_ID_CHARS = 500  # what Task.upstream_id holds
 QUICK_TIMEOUT = 10.0  # seconds, for a status poll; a task's refresh lease outlasts it
 MAX_PROMPT_CHARS = 100_000  # the contract's limit on `prompt`
 
@@ -342,8 +343,8 @@ def parse_completion(data: Any) -> Completion:
 def parse_task(data: Any) -> TaskState:
     data = _dict(data)
     task_id = _str(data.get("id"))
-    if not task_id:
-        raise BadResponse(detail="task without an id")
+    if not task_id or len(task_id) > MAX_TASK_ID_CHARS:
+        raise BadResponse(detail="task without a usable id")
     status = _str(data.get("status")).strip().lower()
     status = STATUS_ALIASES.get(status, status)
     results = data.get("results")

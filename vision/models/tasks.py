@@ -145,7 +145,7 @@ class Task(models.Model):
     audience = models.CharField(max_length=200, blank=True)
     language = models.CharField(max_length=16, blank=True)
 
-    upstream_id = models.CharField(max_length=200, blank=True, db_index=True)
+    upstream_id = models.CharField(max_length=500, blank=True, db_index=True)  # opaque: room for any id
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
     answer = models.TextField(blank=True)
