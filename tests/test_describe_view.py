@@ -288,9 +288,9 @@ def test_url_problems_are_explained_on_the_task_and_nothing_is_sent(alice_client
     task.refresh_from_db()
     assert (task.status, task.error_code, task.upstream_id) == ("failed", "image_problem", "")
     page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
-    assert f"{image_server}/page.html:" in page
+    assert "page.html: " in page
     assert "The page at this address is not an image." in page
-    assert f"{image_server}/missing.jpg:" in page
+    assert "missing.jpg: " in page
     assert "Nothing was sent to FoxAPI, so nothing was charged." in page
     assert "Try again" in page
 

@@ -574,6 +574,19 @@ def test_only_standard_ports_are_accepted(url, private_refused):
         check_url(url)
 
 
+def test_words_are_not_a_web_address(private_refused):
+    with pytest.raises(FetchError, match="not a web address; it should start with https://"):
+        check_url("not a url")
+    with pytest.raises(FetchError, match="spaces or control characters"):
+        check_url("https://example.com/a photo.png")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8555/a.png", "http://localhost:8000/", "http://10.0.0.1:8080/"])
+def test_a_private_address_on_another_port_is_refused_for_being_private(url, private_refused):
+    with pytest.raises(FetchError, match="private or internal network"):  # the reason that fixing the port leaves
+        check_url(url)
+
+
 def test_more_ports_can_be_allowed_in_settings(private_refused, settings):
     settings.FOXWEB_FETCH_ALLOWED_PORTS = [80, 443, 8443]
     assert check_url("https://example.com:8443/a.png") == "https://example.com:8443/a.png"

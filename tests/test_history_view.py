@@ -47,6 +47,15 @@ def test_search_finds_words_of_the_answer_and_prompt(client, alice):
     assert "No descriptions match" in client.get("/history/?q=blue+kite").content.decode()
 
 
+def test_a_row_names_its_images_so_a_search_by_file_name_shows_why_it_matched(client, alice):
+    task = answered(alice, "A red kite over a sandy beach.", image_names="banner.jpg")
+    task.images.update(name="banner.jpg")
+    client.force_login(alice)
+    page = client.get("/history/?q=banner").content.decode()
+    assert "A red kite" in page
+    assert '<span class="history-name" hx-disable>banner.jpg</span>' in page
+
+
 def test_filters_narrow_the_list(client, alice, bob, team):
     answered(alice, "Mine with gemini", model="gemini-2.5-pro")
     answered(bob, "Bob shared", team=team)

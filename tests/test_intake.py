@@ -427,7 +427,7 @@ def test_a_shopify_like_export_with_semicolons_in_any_common_encoding(encoding):
         (5, "BH-1", "Béret bleu"),
     ]
     assert result.rows[0].url == "https://cdn.shopify.example/files/red-shoe.jpg?v=1"
-    assert messages(result.problems) == ["Row 4: There is no image address in this row."]
+    assert messages(result.problems) == ["Row 4 (RS-43): There is no image address in this row."]
 
 
 def test_utf16_tab_separated_text_from_excel_is_read():
@@ -473,7 +473,7 @@ def test_quoted_fields_may_hold_line_breaks_and_rows_keep_their_spreadsheet_numb
 def test_repeated_addresses_are_kept_and_noted():
     result = read_url_list("url,sku\nhttps://shop.example/a.jpg,A\nhttps://SHOP.example/a.jpg,B\n")
     assert [(row.id, row.duplicate_of) for row in result.rows] == [("A", None), ("B", 2)]
-    assert result.problems == [Problem("Row 3", "The same address as row 2.", kept=True)]
+    assert result.problems == [Problem("Row 3 (B)", "The same address as row 2.", kept=True)]
 
 
 def test_a_header_without_an_address_column_is_a_plain_error():
@@ -495,8 +495,8 @@ def test_long_context_is_shortened_and_odd_fields_cleaned():
     assert (row.language, row.filename) == ("", "gpj.exe")
     assert [problem.kept for problem in result.problems] == [True, True]
     assert messages(result.problems) == [
-        "Row 2: The context was shortened to 2,000 characters.",
-        "Row 2: The language is not a language name or code, so it was left out.",
+        "Row 2 (gpj.exe): The context was shortened to 2,000 characters.",
+        "Row 2 (gpj.exe): The language is not a language name or code, so it was left out.",
     ]
 
 

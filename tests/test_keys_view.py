@@ -1,7 +1,10 @@
 """API keys: encrypted at rest, tested on save, masked everywhere, usable by whom they belong to."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from tests.factories import TEST_KEY, make_task, upload_file
 from tests.jobqueue import run_due_jobs, settle
@@ -374,11 +377,13 @@ def test_keys_known_to_fail_are_marked_in_the_choice(client, alice):
 
 
 def test_an_unused_key_says_so_instead_of_an_empty_chart(client, alice):
-    ApiKey.store(name="Fresh", secret=TEST_KEY, owner=alice, created_by=alice)
+    fresh = ApiKey.store(name="Fresh", secret=TEST_KEY, owner=alice, created_by=alice)
     client.force_login(alice)
     page = client.get("/keys/").content.decode()
-    assert "Not used in the last 30 days." in page
+    assert "Not used yet." in page and "Not used in the last 30 days." not in page
     assert "<svg" not in page
+    ApiKey.objects.filter(pk=fresh.pk).update(created=timezone.now() - timedelta(days=31))
+    assert "Not used in the last 30 days." in client.get("/keys/").content.decode()
 
 
 @pytest.fixture

@@ -64,7 +64,11 @@ def test_decorative_images_never_call_foxapi_and_cost_nothing(alice_client, subm
     task = described(alice_client, purpose="decorative")
     assert submits == []
     assert (task.status, task.alt_text, task.total_tokens) == ("completed", "", 0)
-    assert 'alt=""' in alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert 'Copy as alt=""</button>' in page
+    # No model was asked: no model, tokens or key to speak of.
+    assert "Tokens the model counted" not in page and "Paid with" not in page
+    assert "a decorative image needs no description" in page
 
 
 def test_a_link_needs_its_action_and_writes_for_it(alice_client, submits):

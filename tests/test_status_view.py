@@ -146,6 +146,7 @@ def test_stopping_a_queued_task_means_it_is_never_sent(alice_client, alice, monk
     response = alice_client.post(f"/tasks/{task.pk}/stop/", headers=HTMX)
     assert "This description was stopped" in response.content.decode()
     assert "nothing was charged" in response.content.decode()
+    assert 'data-announce="The description was stopped."' in response.content.decode()  # not "failed"
     settle()
     task.refresh_from_db()
     assert (task.status, task.error_code) == ("cancelled", "stopped")
@@ -232,6 +233,7 @@ def test_a_task_foxapi_cancelled_is_not_shown_as_stopped_by_you(alice_client, al
     assert task.status == "cancelled" and not task.stopped_by_user
     card = alice_client.get(f"/tasks/{task.pk}/status/", headers=HTMX).content.decode()
     assert "FoxAPI cancelled this description" in card
+    assert 'data-announce="FoxAPI cancelled the description."' in card
     assert "This description was stopped" not in card
     assert "Send again" in card
     history = alice_client.get("/history/").content.decode()

@@ -176,6 +176,8 @@ def _check_url(url: str, limits: _Limits) -> str:
     if len(url) > MAX_URL_LENGTH:
         raise FetchError("This address is too long.")
     if any(ord(char) < 33 or ord(char) == 127 for char in url):
+        if "://" not in url:  # words, not an address with a stray space
+            raise FetchError("This is not a web address; it should start with https://.")
         raise FetchError("This address contains spaces or control characters.")
     try:
         parts = urlsplit(url)
@@ -195,15 +197,15 @@ def _check_url(url: str, limits: _Limits) -> str:
         port = DEFAULT_PORTS[scheme] if parts.port is None else parts.port
     except ValueError:
         raise FetchError("The port number in this address is not valid.") from None
-    if port not in limits.allowed_ports:
-        ports = " and ".join(str(number) for number in limits.allowed_ports)
-        raise FetchError(f"FoxWeb only fetches from the standard web ports ({ports}).")
-    if not limits.allow_private:
+    if not limits.allow_private:  # first: with the port fixed it would still be refused for this
         if host == "localhost" or host.endswith(".localhost"):
             raise FetchError(INSIDE)
         literal = _ip_literal(host)
         if literal is not None and not is_public_address(literal):
             raise FetchError(INSIDE)
+    if port not in limits.allowed_ports:
+        ports = " and ".join(str(number) for number in limits.allowed_ports)
+        raise FetchError(f"FoxWeb only fetches from the standard web ports ({ports}).")
     netloc = f"[{host}]" if ":" in host else host
     if port != DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"

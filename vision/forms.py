@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
+from django.utils.text import Truncator
 
 from vision import alttext, catalog, debug, fetch, foxapi, images, intake, keyvault
 from vision.models import KEY_ORGANISATION, KEY_SANDBOX, ApiKey, Profile, ReviewState, Task, Team, Upload
@@ -430,7 +431,7 @@ class DescribeForm(forms.Form):
             try:
                 urls.append(fetch.check_url(line))
             except fetch.FetchError as error:
-                problems.append(f"{line[:80]}: {error.user_message}")
+                problems.append(f"{Truncator(line).chars(80)}: {error.user_message}")
         if problems:
             raise forms.ValidationError(problems)
         return list(dict.fromkeys(urls))

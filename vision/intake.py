@@ -559,7 +559,8 @@ class _ListReader:
         return ""
 
     def row(self, number: int, fields: list[str]) -> None:
-        where = f"Row {number}"
+        label = _shortened(_clean(self.value(fields, "filename") or self.value(fields, "id")))
+        where = f"Row {number} ({label})" if label else f"Row {number}"
         url = self.value(fields, "url") if self.columns is not None else self.headerless_url(fields)
         if not url:
             self.problem(where, "There is no image address in this row.")

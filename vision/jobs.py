@@ -138,7 +138,7 @@ def prepare(task_: Task) -> bool:
                 sources.append(None)
                 image.error = error.user_message[:500]
                 image.save(update_fields=["error"])
-                problems.append(f"{image.source_url[:80]}: {error.user_message}")
+                problems.append(f"{image.name}: {error.user_message}")  # the address's own last part
         if problems:
             task_.fail(token, "image_problem", _nothing_sent(problems))
             return False

@@ -347,7 +347,7 @@
     if (isUpload(event.detail.elt)) { failUpload(event.detail.elt, uploadProblem(event.detail.xhr.status)); return; }
     var messages = document.querySelector(".messages");
     if (messages) {
-      messages.innerHTML = '<p class="message error">Something went wrong on our side (' +
+      messages.innerHTML = '<p class="message error" data-passing>Something went wrong on our side (' +
         event.detail.xhr.status + "). Nothing you entered was lost; please try again.</p>";
     }
   });
@@ -357,7 +357,12 @@
       return;
     }
     var messages = document.querySelector(".messages");
-    if (messages) messages.innerHTML = '<p class="message error">FoxWeb could not be reached. Check your connection and try again.</p>';
+    if (messages) messages.innerHTML = '<p class="message error" data-passing>FoxWeb could not be reached. Check your connection and try again.</p>';
+  });
+  // A passing problem is taken back as soon as a request gets through again (the next poll, say).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful) return;
+    document.querySelectorAll(".messages [data-passing]").forEach(function (node) { node.remove(); });
   });
 
   // Elapsed time on running tasks ticks every second and only ever goes forwards: each card brings

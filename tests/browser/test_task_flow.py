@@ -66,3 +66,20 @@ def test_focus_stays_where_the_user_moved_on_to(new_page, django_user_model, set
     page.get_by_label("Who can see this description").focus()
     page.get_by_role("heading", name="Description", exact=True).wait_for(timeout=20_000)
     assert page.evaluate("document.activeElement.name") == "team"
+
+
+def test_a_lost_connection_is_said_and_taken_back_when_polls_get_through(new_page, django_user_model, settings):
+    settings.FOXAPI_SANDBOX_DURATION = 120
+    settings.FOXWEB_POLL_FIRST_SECONDS = 1.0
+    alice = django_user_model.objects.create_user("alice", password="alice-password-1")
+    task = make_task(alice)
+    page = new_page()
+    log_in(page, "alice", "alice-password-1")
+    page.goto(f"/tasks/{task.pk}/")
+    page.route("**/status/", lambda route: route.abort())
+    banner = page.locator(".messages", has_text="FoxWeb could not be reached")
+    banner.wait_for()
+    check_a11y(page)
+    page.unroute("**/status/")
+    banner.wait_for(state="detached")
+    assert page.locator(".messages").inner_text().strip() == ""

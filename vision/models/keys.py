@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -80,6 +82,11 @@ class ApiKey(models.Model):
             status=status,
             status_changed=timezone.now(),
         )
+
+    @property
+    def is_new(self) -> bool:
+        """Added within the usage chart's 30 days: "not used yet" rather than "not used lately"."""
+        return self.created > timezone.now() - timedelta(days=30)
 
     @property
     def masked(self) -> str:
