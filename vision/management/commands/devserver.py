@@ -6,6 +6,8 @@ Ctrl+C stops both. In production run them separately (see the README): gunicorn 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -21,6 +23,11 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has ended
+        os.killpg(child.pid, signum)
+
+
 class Command(BaseCommand):
     help = "Run the development web server and the worker together; Ctrl+C stops both."
 
@@ -31,9 +38,11 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _interrupt)  # stopped by a supervisor: stop both children too
         host, _, port = addrport.rpartition(":")
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        # Each child leads its own process group, so stopping one also stops what it started (runserver's
+        # autoreloader runs the server in a process of its own).
         children = [
-            subprocess.Popen([*manage, "worker"]),
-            subprocess.Popen([*manage, "runserver", "--skip-checks", addrport]),
+            subprocess.Popen([*manage, "worker"], start_new_session=True),
+            subprocess.Popen([*manage, "runserver", "--skip-checks", addrport], start_new_session=True),
         ]
         try:
             if self._wait_until_listening(host, int(port), children):
@@ -44,13 +53,11 @@ class Command(BaseCommand):
             pass
         finally:
             for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
+                _signal_group(child, signal.SIGTERM)  # not SIGINT: a background job ignores it
             for child in children:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+                _signal_group(child, signal.SIGKILL)  # whatever of the group is left
             self.stdout.write("FoxWeb stopped.")
 
     def _wait_until_listening(self, host: str, port: int, children) -> bool:
