@@ -208,3 +208,47 @@ def test_the_language_comes_from_the_person_else_the_team(client, alice, team):
     assert '<option value="fr" selected>' in page
     client.post("/account/", {"default_language": "nl", "default_model": "", "default_preset": "", "default_team": ""})
     assert '<option value="nl" selected>' in client.get("/").content.decode()
+
+
+def alt_batch(client, count: int = 3) -> tuple[Batch, list[Task]]:
+    files = [upload_file(f"p{n}.png", colour=(n * 40, 10, 10)) for n in range(count)]
+    client.post("/", alt_data(mode="each", files=files))
+    batch = Batch.objects.get()
+    client.post(f"/batches/{batch.pk}/confirm/")
+    settle()
+    return batch, list(batch.tasks.order_by("id"))
+
+
+def export(client, batch: Batch, kind: str) -> list[list[str]]:
+    text = b"".join(client.get(f"/batches/{batch.pk}/export.{kind}").streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_the_alt_text_only_csv_leaves_out_rejected_and_unfinished_rows(alice_client):
+    batch, rows = alt_batch(alice_client, 4)
+    alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "rejected"})
+    alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "edited", "text": "A dark red square"})
+    Task.objects.filter(pk=rows[3].pk).update(status="failed", error_message="It failed.")
+    alt = export(alice_client, batch, "alt-text.csv")
+    assert alt[1:] == [["p1.png", "A dark red square"], ["p2.png", rows[2].alt_text]]
+    full = export(alice_client, batch, "csv")
+    states = {line[1]: line[full[0].index("review_state")] for line in full[1:]}
+    assert states == {"p0.png": "rejected", "p1.png": "edited", "p2.png": "suggested", "p3.png": ""}
+
+
+def test_the_batch_page_says_what_the_alt_text_csv_holds(alice_client):
+    batch, _ = alt_batch(alice_client, 1)
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert "Alt text only (CSV)" in page
+    assert "rejected rows are left out" in page
+
+
+def test_ordinary_text_with_a_leading_sign_is_exported_as_written(alice_client):
+    batch, rows = alt_batch(alice_client, 2)
+    prose, formula = "-20% off: yellow bowl with blue dot", "=1+1 purple plate"
+    alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "edited", "text": prose})
+    alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "edited", "text": formula})
+    alt = export(alice_client, batch, "alt-text.csv")
+    assert alt[1:] == [["p0.png", prose], ["p1.png", "'" + formula]]
+    full = export(alice_client, batch, "csv")
+    assert [line[full[0].index("text")] for line in full[1:]] == [prose, "'" + formula]
