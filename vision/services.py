@@ -262,12 +262,16 @@ def approve_passing(batch, user) -> tuple[int, int]:
     return approved, len(with_warnings)
 
 
-def stop_rest(batch) -> int:
-    """Stop every row not finished yet: queued ones are never sent."""
-    stopped = 0
+def stop_rest(batch) -> tuple[int, int]:
+    """Stop every row not finished yet: queued ones are never sent. Returns how many were stopped, and how
+    many of those FoxAPI already had (it cannot cancel them, so they may still be charged)."""
+    stopped = sent = 0
     for task in batch.tasks.filter(status__in=Task.ACTIVE_STATUSES + (Task.Status.DRAFT,)):
-        stopped += task.stop()
-    return stopped
+        was_sent = task.status in Task.IN_FLIGHT_STATUSES
+        if task.stop():
+            stopped += 1
+            sent += was_sent
+    return stopped, sent
 
 
 def _finish_decorative(task: Task) -> None:

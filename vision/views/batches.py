@@ -150,11 +150,13 @@ def batch_retry_failed(request, batch_id: int):
 @require_POST
 def batch_stop(request, batch_id: int):
     batch = get_batch_for_owner(request, batch_id)
-    count = services.stop_rest(batch)
-    messages.success(
-        request,
-        f"Stopped {count} image{'s' if count != 1 else ''}. Those already with FoxAPI may still be charged.",
-    )
+    count, sent = services.stop_rest(batch)
+    text = f"Stopped {count} image{pluralize(count)}."
+    if sent:
+        text += f" {sent} {pluralize(sent, 'was,were')} already with FoxAPI and may still be charged."
+    elif count:
+        text += " None had been sent, so none is charged."
+    messages.success(request, text)
     return redirect(batch)
 
 
