@@ -315,3 +315,13 @@ def test_the_approve_all_button_is_hidden_when_every_row_left_has_warnings(alice
         "Nothing left to approve: the 1 alt text that still needs review has warnings, so a person should "
         "look at it (use the “Needs review” filter)."
     ]
+
+
+def test_back_to_the_models_text_is_only_offered_when_the_text_differs_from_it(alice_client):
+    batch, rows = alt_batch(alice_client, 2)
+    alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "approved"})
+    alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "edited", "text": "A blue square"})
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    first, second = page.split(f'id="row-{rows[1].pk}"')
+    assert "Back to the model's text" not in first.split(f'id="row-{rows[0].pk}"')[1]
+    assert "Back to the model's text" in second
