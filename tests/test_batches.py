@@ -407,3 +407,16 @@ def test_history_counts_failed_and_foxapi_cancelled_rows_apart_from_stopped_ones
     Task.objects.filter(pk=third.pk).update(status="failed", error_code="bad_request")
     history = alice_client.get("/history/").content.decode()
     assert "1 stopped" in history and "1 failed" in history and "1 cancelled by FoxAPI" in history
+
+
+def test_rows_that_are_not_alt_text_show_the_answer_rendered_and_safe_without_review_tools(alice_client, alice):
+    batch = Batch.objects.create(owner=alice, name="b", model="claude-opus-4-7", prompt="p", confirmed=timezone.now())
+    answer = '- A **red** kite\n- <script>alert(1)</script> <a href="javascript:x">y</a>'
+    task = Task.objects.create(owner=alice, batch=batch, model="m", prompt="p", status="completed", answer=answer)
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert "<li>A <strong>red</strong> kite</li>" in page
+    assert "<script>alert" not in page and 'href="javascript' not in page and "**red**" not in page
+    assert re.search(rf'<div class="row-answer answer" id="answer-{task.pk}" hx-disable>', page)
+    assert "Alt text only (CSV)" not in page
+    assert "?show=needs-review" not in page and "?show=approved" not in page and "?show=failed" in page
+    assert f'id="row-{task.pk}"' in alice_client.get(f"/batches/{batch.pk}/", {"show": "needs-review"}).content.decode()
