@@ -420,3 +420,15 @@ def test_rows_that_are_not_alt_text_show_the_answer_rendered_and_safe_without_re
     assert "Alt text only (CSV)" not in page
     assert "?show=needs-review" not in page and "?show=approved" not in page and "?show=failed" in page
     assert f'id="row-{task.pk}"' in alice_client.get(f"/batches/{batch.pk}/", {"show": "needs-review"}).content.decode()
+
+
+def test_the_sending_message_counts_in_words_and_gives_way_to_the_live_summary(alice_client):
+    alice_client.post("/", batch_data(files=photos(1)))
+    batch = Batch.objects.get()
+    page = alice_client.post(f"/batches/{batch.pk}/confirm/", follow=True).content.decode()
+    assert page.count("Sending 1 image.") == 1 and "Sending 1 images" not in page
+    poll = alice_client.get(f"/batches/{batch.pk}/changes/", headers=HTMX).content.decode()
+    assert 'id="batch-summary"' in poll and "Sending" not in poll
+    settle()
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert "Finished." in page and "Sending" not in page

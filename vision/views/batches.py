@@ -17,6 +17,7 @@ from vision.forms import BatchShareForm
 from vision.models import Batch, ReviewState, Task, TaskImage
 
 ROWS_PER_PAGE = 50
+SENT = "batch-sent"  # the tag of the message shown once, in the progress card, after confirming
 
 
 def get_batch_for_user(request, batch_id: int) -> Batch:
@@ -97,6 +98,8 @@ def _time_left(batch: Batch, counts: dict) -> int | None:
 def batch_detail(request, batch_id: int):
     batch = get_batch_for_user(request, batch_id)
     context = _context(request, batch)
+    sent = [message.message for message in messages.get_messages(request) if SENT in message.tags.split()]
+    context["sent_message"] = sent[-1] if sent else ""
     if batch.can_change(request.user):
         context["share_form"] = BatchShareForm(request.user, initial={"team": batch.team_id})
     return render(request, "vision/batch_detail.html", context)
@@ -135,7 +138,9 @@ def batch_changes(request, batch_id: int):
 def batch_confirm(request, batch_id: int):
     batch = get_batch_for_owner(request, batch_id)
     if services.confirm_batch(batch):
-        messages.success(request, f"Sending {batch.tasks.count()} images. You can close this page: the work goes on.")
+        count = batch.tasks.count()
+        # Shown in the progress card, which the page's first poll replaces with the live summary.
+        messages.success(request, f"Sending {count} image{pluralize(count)}.", extra_tags=f"in-place {SENT}")
     return redirect(batch)
 
 
