@@ -350,7 +350,7 @@ def test_rows_foxapi_cancelled_are_counted_and_labelled_apart_from_stopped_ones(
     assert "<strong>1</strong> cancelled by FoxAPI" in page
     assert page.count(">Cancelled by FoxAPI</span>") == 1
     assert page.count(">Stopped</span>") == 1
-    assert "Retry all failed" in page
+    assert "Retry failed and stopped" in page
 
 
 def test_rows_without_reported_tokens_say_so_and_export_empty_cells(alice_client):
@@ -367,3 +367,68 @@ def test_rows_without_reported_tokens_say_so_and_export_empty_cells(alice_client
     response = alice_client.get(f"/batches/{batch.pk}/export.csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert [row["total_tokens"] for row in rows] == [str(counted.total_tokens), ""]
+
+
+def test_a_stopped_batch_is_counted_as_stopped_everywhere_and_its_retry_says_so(alice_client):
+    alice_client.post("/", batch_data(files=photos(3)))
+    batch = Batch.objects.get()
+    alice_client.post(f"/batches/{batch.pk}/confirm/", follow=True)
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert 'data-confirm="Stop every image not finished yet? Nothing has been sent yet for these."' in page
+    response = alice_client.post(f"/batches/{batch.pk}/stop/", follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == ["Stopped 3 images. None had been sent, so none is charged."]
+    page = response.content.decode()
+    assert "<strong>0</strong> failed" in page and "<strong>3</strong> stopped" in page
+    assert "Retry failed and stopped" in page and "Retry all failed" not in page
+    history = alice_client.get("/history/").content.decode()
+    assert "3 stopped" in history and "failed</span>" not in history
+
+
+def test_stopping_rows_already_with_foxapi_warns_that_they_may_be_charged(alice_client):
+    alice_client.post("/", batch_data(files=photos(3)))
+    batch = Batch.objects.get()
+    alice_client.post(f"/batches/{batch.pk}/confirm/", follow=True)
+    Task.objects.filter(pk=batch.tasks.order_by("id").first().pk).update(status="pending", upstream_id="t-1")
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert "Those already with FoxAPI may still be charged." in page
+    response = alice_client.post(f"/batches/{batch.pk}/stop/", follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "Stopped 3 images. 1 was already with FoxAPI and may still be charged."
+    ]
+
+
+def test_history_counts_failed_and_foxapi_cancelled_rows_apart_from_stopped_ones(alice_client):
+    alice_client.post("/", batch_data(files=photos(4)))
+    batch = Batch.objects.get()
+    first, second, third, _ = batch.tasks.order_by("id")
+    Task.objects.filter(pk=first.pk).update(status="cancelled", error_code="stopped")
+    Task.objects.filter(pk=second.pk).update(status="cancelled", error_code="cancelled")
+    Task.objects.filter(pk=third.pk).update(status="failed", error_code="bad_request")
+    history = alice_client.get("/history/").content.decode()
+    assert "1 stopped" in history and "1 failed" in history and "1 cancelled by FoxAPI" in history
+
+
+def test_rows_that_are_not_alt_text_show_the_answer_rendered_and_safe_without_review_tools(alice_client, alice):
+    batch = Batch.objects.create(owner=alice, name="b", model="claude-opus-4-7", prompt="p", confirmed=timezone.now())
+    answer = '- A **red** kite\n- <script>alert(1)</script> <a href="javascript:x">y</a>'
+    task = Task.objects.create(owner=alice, batch=batch, model="m", prompt="p", status="completed", answer=answer)
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert "<li>A <strong>red</strong> kite</li>" in page
+    assert "<script>alert" not in page and 'href="javascript' not in page and "**red**" not in page
+    assert re.search(rf'<div class="row-answer answer" id="answer-{task.pk}" hx-disable>', page)
+    assert "Alt text only (CSV)" not in page
+    assert "?show=needs-review" not in page and "?show=approved" not in page and "?show=failed" in page
+    assert f'id="row-{task.pk}"' in alice_client.get(f"/batches/{batch.pk}/", {"show": "needs-review"}).content.decode()
+
+
+def test_the_sending_message_counts_in_words_and_gives_way_to_the_live_summary(alice_client):
+    alice_client.post("/", batch_data(files=photos(1)))
+    batch = Batch.objects.get()
+    page = alice_client.post(f"/batches/{batch.pk}/confirm/", follow=True).content.decode()
+    assert page.count("Sending 1 image.") == 1 and "Sending 1 images" not in page
+    poll = alice_client.get(f"/batches/{batch.pk}/changes/", headers=HTMX).content.decode()
+    assert 'id="batch-summary"' in poll and "Sending" not in poll
+    settle()
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert "Finished." in page and "Sending" not in page

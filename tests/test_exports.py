@@ -34,15 +34,24 @@ from vision.exports import FORMULA_STARTS, csv_lines, csv_safe, json_chunks
         "\u00a0=1+1",  # a no-break space first
         '\n=WEBSERVICE("https://evil.example/")',
         "\uff1d1+1",  # full-width equals sign
-        "\uff0bcmd",
+        "\uff0bcmd|' /C calc'!A0",
         '- HYPERLINK("https://evil.example/")',
         '- WEBSERVICE ("https://evil.example/")',
         '- 1 & WEBSERVICE ("https://evil.example/")',
         "- cmd|' /C calc'!A0",
         '- Red shoes\n- IMPORTXML("https://evil.example/", "//a")',
         "- item\n+cmd|' /C calc'!A0",
-        "-- flag",
-        "-12abc",
+        '=HYPERLINK("http://x","y")',
+        "@SUM(A1)",
+        "+cmd|' /C calc'!A0",
+        "=1+1 purple plate @home",  # = and @ are always a formula, whatever follows
+        "@home",
+        "-1+2",
+        "+A1*2",
+        "-20%*3",
+        "-Sheet1!A1",
+        "+ 'other sheet'!B2",
+        "- SUM (A1:A3)",
     ],
 )
 def test_it_quotes_cells_a_spreadsheet_would_run(value):
@@ -71,6 +80,16 @@ def test_it_quotes_cells_a_spreadsheet_would_run(value):
         "---",
         "https://example.com/a-b.jpg",
         "Żółć = colour",
+        # a leading + or - is only a formula when what follows could be one (a call, a pipe, a sheet
+        # reference or plain arithmetic); ordinary prose keeps its sign
+        "-20% off: yellow bowl with blue dot",
+        "+1 colour",
+        "- a list item",
+        "-20% off!",
+        "+ free delivery (this week only)",
+        "-- flag",
+        "-12abc",
+        "-20%",
     ],
 )
 def test_it_leaves_ordinary_text_and_numbers_alone(value):
@@ -88,7 +107,7 @@ def test_a_spreadsheet_never_sees_a_formula_it_could_call_out_from(value):
     assert safe in (value, "'" + value)
     if safe == value and value.lstrip().startswith(FORMULA_STARTS):
         # Only the documented exceptions reach a spreadsheet unquoted, and none of them can call anything.
-        assert value.lstrip()[:1] == "-"
+        assert value.lstrip()[:1] in "-+\uff0d\uff0b"
         assert "|" not in value
         assert not re.search(r"[^\W\d][\w.]*\(", value)
     if safe == value:

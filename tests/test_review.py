@@ -212,3 +212,120 @@ def test_the_language_comes_from_the_person_else_the_team(client, alice, team):
     assert '<option value="fr" selected>' in page
     client.post("/account/", {"default_language": "nl", "default_model": "", "default_preset": "", "default_team": ""})
     assert '<option value="nl" selected>' in client.get("/").content.decode()
+
+
+COLOURS = [(200, 20, 20), (20, 20, 200), (20, 160, 20), (230, 200, 20)]  # so the sandbox's answers differ
+
+
+def alt_batch(client, count: int = 3) -> tuple[Batch, list[Task]]:
+    files = [upload_file(f"p{n}.png", colour=COLOURS[n]) for n in range(count)]
+    client.post("/", alt_data(mode="each", files=files))
+    batch = Batch.objects.get()
+    client.post(f"/batches/{batch.pk}/confirm/", follow=True)  # the follow reads the "Sending…" message
+    settle()
+    return batch, list(batch.tasks.order_by("id"))
+
+
+def export(client, batch: Batch, kind: str) -> list[list[str]]:
+    text = b"".join(client.get(f"/batches/{batch.pk}/export.{kind}").streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_the_alt_text_only_csv_leaves_out_rejected_and_unfinished_rows(alice_client):
+    batch, rows = alt_batch(alice_client, 4)
+    alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "rejected"})
+    alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "edited", "text": "A dark red square"})
+    Task.objects.filter(pk=rows[3].pk).update(status="failed", error_message="It failed.")
+    alt = export(alice_client, batch, "alt-text.csv")
+    assert alt[1:] == [["p1.png", "A dark red square"], ["p2.png", rows[2].alt_text]]
+    full = export(alice_client, batch, "csv")
+    states = {line[1]: line[full[0].index("review_state")] for line in full[1:]}
+    assert states == {"p0.png": "rejected", "p1.png": "edited", "p2.png": "suggested", "p3.png": ""}
+
+
+def test_the_batch_page_says_what_the_alt_text_csv_holds(alice_client):
+    batch, _ = alt_batch(alice_client, 1)
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert "Alt text only (CSV)" in page
+    assert "rejected rows are left out" in page
+
+
+def test_ordinary_text_with_a_leading_sign_is_exported_as_written(alice_client):
+    batch, rows = alt_batch(alice_client, 2)
+    prose, formula = "-20% off: yellow bowl with blue dot", "=1+1 purple plate"
+    alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "edited", "text": prose})
+    alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "edited", "text": formula})
+    alt = export(alice_client, batch, "alt-text.csv")
+    assert alt[1:] == [["p0.png", prose], ["p1.png", "'" + formula]]
+    full = export(alice_client, batch, "csv")
+    assert [line[full[0].index("text")] for line in full[1:]] == [prose, "'" + formula]
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_approve_all_that_pass_includes_clean_edits_and_says_how_many_were_left(alice_client, alice):
+    batch, rows = alt_batch(alice_client, 3)
+    alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "edited", "text": "Image of p0.png"})  # warnings
+    alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "edited", "text": "A dark red square on white"})
+    alice_client.post(f"/tasks/{rows[2].pk}/review/", {"action": "rejected"})
+    response = alice_client.post(f"/batches/{batch.pk}/approve-passing/", follow=True)
+    assert response.redirect_chain[-1][0] == f"/batches/{batch.pk}/"
+    states = dict(batch.tasks.values_list("pk", "review_state"))
+    assert states == {rows[0].pk: "edited", rows[1].pk: "approved", rows[2].pk: "rejected"}
+    approved = Task.objects.get(pk=rows[1].pk)
+    assert (approved.text, approved.reviewed_by) == ("A dark red square on white", alice)
+    event = approved.review_events.first()
+    assert (event.action, event.user, event.text) == ("approved", alice, "A dark red square on white")
+    assert messages_of(response) == [
+        "Approved 1 alt text that passed every check. 1 was left for a person because of warnings: "
+        "use the “Needs review” filter."
+    ]
+
+
+def test_needs_review_lists_every_finished_alt_text_not_yet_approved_or_rejected(alice_client):
+    batch, rows = alt_batch(alice_client, 4)
+    alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "edited", "text": "Image of p0.png"})
+    alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "approved"})
+    alice_client.post(f"/tasks/{rows[2].pk}/review/", {"action": "rejected"})
+    page = alice_client.get(f"/batches/{batch.pk}/", {"show": "needs-review"}).content.decode()
+    shown = {row.pk for row in rows if f'id="row-{row.pk}"' in page}
+    assert shown == {rows[0].pk, rows[3].pk}
+    history = alice_client.get("/history/", {"review": "needs"}).content.decode()
+    assert f"task-{rows[0].pk}" in history and f"task-{rows[3].pk}" in history
+    assert f"task-{rows[1].pk}" not in history
+
+
+def test_approve_all_with_nothing_left_goes_back_to_the_batch_with_a_message(alice_client):
+    batch, rows = alt_batch(alice_client, 2)
+    alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "approved"})
+    alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "rejected"})
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert "Approve all that pass the checks" not in page
+    response = alice_client.post(f"/batches/{batch.pk}/approve-passing/", follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == f"/batches/{batch.pk}/"
+    assert messages_of(response) == ["Nothing left to approve: every finished alt text is approved or rejected."]
+
+
+def test_the_approve_all_button_is_hidden_when_every_row_left_has_warnings(alice_client):
+    batch, rows = alt_batch(alice_client, 2)
+    assert "Approve all that pass the checks" in alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "edited", "text": "Image of p0.png"})
+    alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "approved"})
+    assert "Approve all that pass the checks" not in alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    response = alice_client.post(f"/batches/{batch.pk}/approve-passing/", follow=True)
+    assert messages_of(response) == [
+        "Nothing left to approve: the 1 alt text that still needs review has warnings, so a person should "
+        "look at it (use the “Needs review” filter)."
+    ]
+
+
+def test_back_to_the_models_text_is_only_offered_when_the_text_differs_from_it(alice_client):
+    batch, rows = alt_batch(alice_client, 2)
+    alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "approved"})
+    alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "edited", "text": "A blue square"})
+    page = alice_client.get(f"/batches/{batch.pk}/").content.decode()
+    first, second = page.split(f'id="row-{rows[1].pk}"')
+    assert "Back to the model's text" not in first.split(f'id="row-{rows[0].pk}"')[1]
+    assert "Back to the model's text" in second

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from vision.alttext.checks import _normalised
 from vision.exports import csv_lines, json_chunks
-from vision.models import Task
+from vision.models import ReviewState, Task
 
 CHUNK = 200
 FIELDS = [
@@ -89,8 +89,13 @@ def json_rows(batch, tasks) -> Iterator[str]:
 
 
 def alt_text_rows(tasks) -> Iterator[str]:
-    """`filename,alt` for a CMS import: the approved or edited text where there is one; finished rows only."""
-    finished = tasks.filter(status=Task.Status.COMPLETED).iterator(chunk_size=CHUNK)
+    """`filename,alt` for a CMS import: the approved or edited text where there is one, else the model's.
+
+    Finished rows only, and never a rejected one: what is in this file goes live on a site. The full
+    CSV and JSON keep rejected rows, with their review state.
+    """
+    usable = tasks.filter(status=Task.Status.COMPLETED).exclude(review_state=ReviewState.REJECTED)
+    finished = usable.iterator(chunk_size=CHUNK)
     lines = ([first.name if (first := next(iter(task.images.all()), None)) else "", task.text] for task in finished)
     return csv_lines(["filename", "alt"], lines)
 

@@ -8,21 +8,23 @@ Spreadsheet programs (Excel, LibreOffice, Google Sheets) treat a CSV cell that s
 (``WEBSERVICE``, ``IMPORTXML``, ``HYPERLINK``) or, through DDE, start programs. Cells come from
 staff prompts, model answers, image names and CSV rows people pasted, so any of them may carry one.
 ``csv_safe`` puts an apostrophe in front of such a cell, which every spreadsheet program reads as
-"this is text". It leaves ordinary text alone:
+"this is text". The apostrophe also ends up wherever the file is imported (a CMS's ``alt``
+attribute), so it is only added where a formula is possible:
 
-- a Markdown list item (``- Red shoes (size 42)``), which models write all the time, stays as it
-  is, unless the cell also contains what a harmful formula needs: a function call or a DDE pipe
-  (``|``). A function call is a name directly followed by a bracket (``photo(s)``, ``HYPERLINK(``),
-  or a name followed by spaces and a bracket where a formula could call it: at the start or after
-  an operator or bracket (``- WEBSERVICE (``, but not ``- A red kite (diamond)``, where Excel
-  forbids the space and the others read two names in a row as an error, so nothing is called);
-- a plain negative number (``-12``, ``-3.5``, ``-1,250.00``) stays a number: read as a formula it
-  can only ever be that number;
-- a cell of dashes alone (``-``, ``---``), the usual "nothing here", stays as it is.
+- a cell that starts with ``=`` or ``@`` (or their full-width forms) always gets it, and so does one
+  that starts with a tab or a line break, which OWASP lists because some importers drop them;
+- a cell that starts with ``+`` or ``-`` gets it only when the rest could be a formula: it calls a
+  function, uses a DDE pipe (``|``), points into a sheet (``Sheet1!A1``), or is nothing but
+  arithmetic (``-1+2``, ``+A1*2``, ``+44 20 7946 0000``). Ordinary prose keeps its sign: a Markdown
+  list item (``- Red shoes (size 42)``), ``-20% off: yellow bowl``, ``+1 colour``, and so do a plain
+  negative number (``-12``, ``-3.5``, ``-20%``: read as a formula it can only be that number) and a
+  cell of dashes (``---``, the usual "nothing here").
 
-Everything else that starts with a trigger gets the apostrophe: after leading spaces too (some
-programs strip them before deciding), full-width variants (``＝``), and cells that start with a tab
-or a line break, which OWASP lists because some importers drop them.
+A function call is a name directly followed by a bracket (``photo(s)``, ``HYPERLINK(``), or a name
+followed by spaces and a bracket where a formula could call it: at the start or after an operator or
+bracket (``- WEBSERVICE (``, but not ``- A red kite (diamond)``, where Excel forbids the space and
+the others read two names in a row as an error, so nothing is called). Leading spaces are looked
+past (some programs strip them before deciding).
 """
 
 from __future__ import annotations
@@ -35,17 +37,31 @@ from typing import Any
 
 BYTE_ORDER_MARK = "\ufeff"  # so spreadsheet programs read the file as UTF-8, not the local code page
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and their full-width forms
+ALWAYS_FORMULA_STARTS = ("=", "@", "\uff1d", "\uff20")  # and their full-width forms
+SIGN_STARTS = ("+", "-", "\uff0b", "\uff0d")
+FORMULA_STARTS = ALWAYS_FORMULA_STARTS + SIGN_STARTS
 CONTROL_STARTS = ("\t", "\r", "\n")
-PLAIN_NEGATIVE_NUMBER = re.compile(r"-\d+(?:[.,]\d+)*(?:[eE][+-]?\d+)?")
+PLAIN_NEGATIVE_NUMBER = re.compile(r"-\d+(?:[.,]\d+)*(?:[eE][+-]?\d+)?%?")
 DASHES_ONLY = re.compile(r"-+")
-LIST_ITEM = re.compile(r"- +\S")
 # What turns a formula from arithmetic into something that reaches outside the sheet: a function call.
 FUNCTION_CALL = re.compile(r"[^\W\d][\w.]*\(|(?:^|[-=+*/^&<>(])\s*[^\W\d][\w.]*\s+\(")
+# A reference into a sheet: `Sheet1!A1`, `'my sheet'!$B$2` (and the DDE form `cmd|'…'!A0`).
+SHEET_REFERENCE = re.compile(r"!\$?[A-Za-z]{1,3}\$?\d")
+# Nothing but numbers, cell references and operators: `-1+2`, `+A1*2`, `+44 20 7946 0000`.
+_OPERAND = r"(?:\d+(?:[.,]\d+)*%?|\$?[A-Za-z]{1,3}\$?\d+)"
+ARITHMETIC = re.compile(rf"[-+\s]*{_OPERAND}(?:[-+*/^&<>=\s()]+{_OPERAND})*[\s()%]*")
+
+
+def could_be_formula(text: str) -> bool:
+    """Whether a cell that starts with + or - could run as a formula (see the module's docstring)."""
+    text = text.replace("\uff0b", "+", 1).replace("\uff0d", "-", 1)
+    if PLAIN_NEGATIVE_NUMBER.fullmatch(text) or DASHES_ONLY.fullmatch(text.rstrip()):
+        return False
+    return bool("|" in text or FUNCTION_CALL.search(text) or SHEET_REFERENCE.search(text) or ARITHMETIC.fullmatch(text))
 
 
 def csv_safe(value: Any) -> Any:
-    """The value, with an apostrophe in front if a spreadsheet would run it as a formula.
+    """The value, with an apostrophe in front if a spreadsheet could run it as a formula.
 
     Only strings are changed; numbers, dates and None pass through untouched.
     """
@@ -54,13 +70,11 @@ def csv_safe(value: Any) -> Any:
     if value.startswith(CONTROL_STARTS):
         return "'" + value
     text = value.lstrip()
-    if not text.startswith(FORMULA_STARTS):
-        return value
-    if PLAIN_NEGATIVE_NUMBER.fullmatch(text) or DASHES_ONLY.fullmatch(text.rstrip()):
-        return value
-    if LIST_ITEM.match(text) and "|" not in text and not FUNCTION_CALL.search(text):
-        return value
-    return "'" + value
+    if text.startswith(ALWAYS_FORMULA_STARTS):
+        return "'" + value
+    if text.startswith(SIGN_STARTS) and could_be_formula(text):
+        return "'" + value
+    return value
 
 
 class _Line:

@@ -686,7 +686,7 @@ class HistoryFilterForm(forms.Form):
         if data.get("status"):
             tasks = tasks.filter(status=data["status"])
         if data.get("review") == "needs":
-            tasks = tasks.filter(status=Task.Status.COMPLETED, review_state=ReviewState.SUGGESTED).exclude(purpose="")
+            tasks = tasks.needs_review()
         elif data.get("review"):
             tasks = tasks.filter(status=Task.Status.COMPLETED, review_state=data["review"])
         if data.get("model"):

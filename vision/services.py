@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from vision import alttext, catalog, jobs
-from vision.models import ApiKey, Task, TaskImage, Team, Upload
+from vision.models import ApiKey, ReviewEvent, Task, TaskImage, Team, Upload
 
 
 @dataclass(frozen=True)
@@ -244,12 +244,34 @@ def retry_failed(batch) -> int:
     return again
 
 
-def stop_rest(batch) -> int:
-    """Stop every row not finished yet: queued ones are never sent."""
-    stopped = 0
+def review_queue(batch) -> tuple[list[Task], list[Task]]:
+    """A batch's alt texts waiting for a person, split into those that pass every check and those with warnings."""
+    from vision.batch_exports import attach_checks
+
+    waiting = list(batch.tasks.needs_review().order_by("id"))
+    attach_checks(waiting, batch)
+    return [task for task in waiting if not task.checks], [task for task in waiting if task.checks]
+
+
+def approve_passing(batch, user) -> tuple[int, int]:
+    """Approve every waiting alt text (suggested or edited) that passes all the checks, each recorded as
+    a single approval is (who, when, a ReviewEvent). Returns how many were approved and how many are
+    left for a person because of warnings; the caller checks that `user` may review the batch."""
+    passing, with_warnings = review_queue(batch)
+    approved = sum(task.review(user, ReviewEvent.Action.APPROVED) for task in passing)
+    return approved, len(with_warnings)
+
+
+def stop_rest(batch) -> tuple[int, int]:
+    """Stop every row not finished yet: queued ones are never sent. Returns how many were stopped, and how
+    many of those FoxAPI already had (it cannot cancel them, so they may still be charged)."""
+    stopped = sent = 0
     for task in batch.tasks.filter(status__in=Task.ACTIVE_STATUSES + (Task.Status.DRAFT,)):
-        stopped += task.stop()
-    return stopped
+        was_sent = task.status in Task.IN_FLIGHT_STATUSES
+        if task.stop():
+            stopped += 1
+            sent += was_sent
+    return stopped, sent
 
 
 def _finish_decorative(task: Task) -> None:

@@ -42,6 +42,11 @@ def test_alt_text_for_three_purposes_edited_approved_exported(new_page, django_u
     page.locator(".alt-text").wait_for(timeout=20_000)
     page.get_by_text("Edit", exact=True).click()
     box = page.get_by_label("Alt text", exact=True)
+    # Opening Edit leaves the button in its row and puts the text box below it (not the button on a line of its own).
+    edit = page.locator(".edit-alt summary").bounding_box()
+    copy = page.locator(".alt-actions").get_by_role("button", name="Copy text").bounding_box()
+    assert abs(edit["y"] - copy["y"]) < 4 and edit["x"] > copy["x"]
+    assert box.bounding_box()["y"] >= edit["y"] + edit["height"]
     box.fill("Our support team of four, smiling at the Leeds office")
     assert "characters" in page.locator(".edit-alt .help").inner_text()
     page.get_by_role("button", name="Save", exact=True).click()

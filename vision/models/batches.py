@@ -64,6 +64,12 @@ class Batch(models.Model):
     def can_change(self, user) -> bool:
         return user.is_authenticated and self.owner_id == user.pk
 
+    def can_review(self, user) -> bool:
+        """The batch's rows share its owner and team, so the rule of Task.can_review holds for all of them."""
+        from vision.models.tasks import Task
+
+        return Task(owner_id=self.owner_id, team_id=self.team_id).can_review(user)
+
     @property
     def is_draft(self) -> bool:
         return self.confirmed is None
@@ -73,11 +79,15 @@ class Batch(models.Model):
         return key_label(self.api_key if self.api_key_id else None, self.key_source)
 
     def counts(self) -> dict[str, int]:
-        """How many rows are done, running, waiting, failed (one query), and a version of them all."""
-        from vision.models.tasks import STOPPED_BY_USER, Task
+        """How many rows are done, running, waiting, failed, to review (one query), and a version of them all."""
+        from vision.models.tasks import NOT_YET_REVIEWED, STOPPED_BY_USER, Task
 
+        not_reviewed = Q(review_state__in=NOT_YET_REVIEWED) & ~Q(purpose__in=("", "decorative"))
         rows = self.tasks.values("status").annotate(
-            count=Count("id"), revisions=Sum("revision"), by_user=Count("id", filter=Q(error_code=STOPPED_BY_USER))
+            count=Count("id"),
+            revisions=Sum("revision"),
+            by_user=Count("id", filter=Q(error_code=STOPPED_BY_USER)),
+            not_reviewed=Count("id", filter=not_reviewed),
         )
         by_status = {row["status"]: row["count"] for row in rows}
         running = sum(by_status.get(status, 0) for status in Task.IN_FLIGHT_STATUSES)
@@ -87,6 +97,8 @@ class Batch(models.Model):
         stopped = sum(row["by_user"] for row in rows if row["status"] == Task.Status.CANCELLED)
         cancelled = by_status.get(Task.Status.CANCELLED, 0) - stopped
         done = by_status.get(Task.Status.COMPLETED, 0)
+        # Finished alt texts waiting for a person (as Task.objects.needs_review()).
+        to_review = sum(row["not_reviewed"] for row in rows if row["status"] == Task.Status.COMPLETED)
         total = sum(by_status.values())
         finished = done + failed + stopped + cancelled
         return {
@@ -98,6 +110,7 @@ class Batch(models.Model):
             "stopped": stopped,
             "cancelled": cancelled,
             "finished": finished,
+            "to_review": to_review,
             "percent": round(100 * finished / total) if total else 0,
             "version": sum(row["revisions"] or 0 for row in rows) + total,
         }

@@ -59,6 +59,9 @@ class ReviewState(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+NOT_YET_REVIEWED = (ReviewState.SUGGESTED, ReviewState.EDITED)
+
+
 class TaskQuerySet(models.QuerySet):
     def visible_to(self, user, *, one_query: bool = False) -> TaskQuerySet:
         """The tasks a user may see: their own, and those shared with a team they belong to.
@@ -91,6 +94,15 @@ class TaskQuerySet(models.QuerySet):
 
     def active(self) -> TaskQuerySet:
         return self.filter(status__in=Task.ACTIVE_STATUSES)
+
+    def needs_review(self) -> TaskQuerySet:
+        """Finished alt texts no one has approved or rejected yet: the model's suggestions and people's edits.
+
+        A decorative image's empty alt needs no one (it offers nothing to approve).
+        """
+        return self.filter(status=Task.Status.COMPLETED, review_state__in=NOT_YET_REVIEWED).exclude(
+            purpose__in=("", "decorative")
+        )
 
 
 class Task(models.Model):

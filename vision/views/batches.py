@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponseBadRequest, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,6 +17,7 @@ from vision.forms import BatchShareForm
 from vision.models import Batch, ReviewState, Task, TaskImage
 
 ROWS_PER_PAGE = 50
+SENT = "batch-sent"  # the tag of the message shown once, in the progress card, after confirming
 
 
 def get_batch_for_user(request, batch_id: int) -> Batch:
@@ -31,10 +33,15 @@ def get_batch_for_owner(request, batch_id: int) -> Batch:
 
 
 FILTERS = {
-    "needs-review": ("Needs review", {"status": "completed", "review_state": ReviewState.SUGGESTED}),
-    "failed": ("Failed", {"status__in": ["failed", "cancelled"]}),
-    "approved": ("Approved", {"review_state": ReviewState.APPROVED}),
+    "needs-review": ("Needs review", lambda rows: rows.needs_review()),
+    "failed": ("Failed", lambda rows: rows.filter(status__in=[Task.Status.FAILED, Task.Status.CANCELLED])),
+    "approved": ("Approved", lambda rows: rows.filter(review_state=ReviewState.APPROVED)),
 }
+REVIEW_FILTERS = ("needs-review", "approved")  # only for alt text: other answers are not reviewed
+
+
+def _filters(batch: Batch) -> dict[str, str]:
+    return {key: label for key, (label, _) in FILTERS.items() if batch.purpose or key not in REVIEW_FILTERS}
 
 
 def _rows(batch: Batch, page_number, shown: str, total: int):
@@ -42,8 +49,8 @@ def _rows(batch: Batch, page_number, shown: str, total: int):
     first_images = Prefetch("images", queryset=TaskImage.objects.filter(position=0), to_attr="first_images")
     rows = batch.tasks.order_by("id").select_related("reviewed_by").prefetch_related(first_images)
     paginator = Paginator(rows, ROWS_PER_PAGE)
-    if shown in FILTERS:
-        paginator.object_list = rows.filter(**FILTERS[shown][1])
+    if shown in _filters(batch):
+        paginator.object_list = FILTERS[shown][1](rows)
     else:
         paginator.count = total  # known from the counts already: no second COUNT query
     return paginator.get_page(page_number)
@@ -58,12 +65,16 @@ def _context(request, batch: Batch, counts: dict | None = None) -> dict:
     counts = counts or batch.counts()
     shown = request.GET.get("show", "")
     page = _rows(batch, _page_number(request), shown, counts["total"])
+    reviewer = batch.can_review(request.user)
     if batch.purpose:
         attach_checks(page.object_list, batch)
+    filters = _filters(batch)
     return {
-        "shown": shown if shown in FILTERS else "",
-        "filters": {key: label for key, (label, _) in FILTERS.items()},
-        "reviewer": _may_review(request.user, batch),
+        "shown": shown if shown in filters else "",
+        "filters": filters,
+        "reviewer": reviewer,
+        # What "Approve all that pass the checks" would approve: the button is only offered when it would do something.
+        "approvable": len(services.review_queue(batch)[0]) if reviewer and counts["to_review"] else 0,
         "batch": batch,
         "counts": counts,
         "page": page,
@@ -72,11 +83,6 @@ def _context(request, batch: Batch, counts: dict | None = None) -> dict:
         "is_active": counts["waiting"] + counts["running"] > 0 and not batch.is_draft,
         "can_change": batch.can_change(request.user),
     }
-
-
-def _may_review(user, batch: Batch) -> bool:
-    """The batch's rows share its owner and team, so the rule of Task.can_review holds for all of them."""
-    return Task(owner_id=batch.owner_id, team_id=batch.team_id).can_review(user)
 
 
 def _time_left(batch: Batch, counts: dict) -> int | None:
@@ -92,6 +98,8 @@ def _time_left(batch: Batch, counts: dict) -> int | None:
 def batch_detail(request, batch_id: int):
     batch = get_batch_for_user(request, batch_id)
     context = _context(request, batch)
+    sent = [message.message for message in messages.get_messages(request) if SENT in message.tags.split()]
+    context["sent_message"] = sent[-1] if sent else ""
     if batch.can_change(request.user):
         context["share_form"] = BatchShareForm(request.user, initial={"team": batch.team_id})
     return render(request, "vision/batch_detail.html", context)
@@ -130,7 +138,9 @@ def batch_changes(request, batch_id: int):
 def batch_confirm(request, batch_id: int):
     batch = get_batch_for_owner(request, batch_id)
     if services.confirm_batch(batch):
-        messages.success(request, f"Sending {batch.tasks.count()} images. You can close this page: the work goes on.")
+        count = batch.tasks.count()
+        # Shown in the progress card, which the page's first poll replaces with the live summary.
+        messages.success(request, f"Sending {count} image{pluralize(count)}.", extra_tags=f"in-place {SENT}")
     return redirect(batch)
 
 
@@ -145,11 +155,13 @@ def batch_retry_failed(request, batch_id: int):
 @require_POST
 def batch_stop(request, batch_id: int):
     batch = get_batch_for_owner(request, batch_id)
-    count = services.stop_rest(batch)
-    messages.success(
-        request,
-        f"Stopped {count} image{'s' if count != 1 else ''}. Those already with FoxAPI may still be charged.",
-    )
+    count, sent = services.stop_rest(batch)
+    text = f"Stopped {count} image{pluralize(count)}."
+    if sent:
+        text += f" {sent} {pluralize(sent, 'was,were')} already with FoxAPI and may still be charged."
+    elif count:
+        text += " None had been sent, so none is charged."
+    messages.success(request, text)
     return redirect(batch)
 
 
@@ -164,18 +176,26 @@ def batch_delete(request, batch_id: int):
 
 @require_POST
 def batch_approve_passing(request, batch_id: int):
-    """Approve every suggested alt text that passes all the checks; the others wait for a person."""
+    """Approve every alt text waiting for review (suggested or edited) that passes all the checks."""
     batch = get_batch_for_user(request, batch_id)
-    reviewable = batch.tasks.filter(status=Task.Status.COMPLETED, review_state=ReviewState.SUGGESTED)
-    reviewable = [task for task in reviewable.select_related("team") if task.can_review(request.user)]
-    if not reviewable:
+    if not batch.can_review(request.user):
         raise Http404
-    attach_checks(reviewable, batch)
-    approved = sum(task.review(request.user, "approved") for task in reviewable if not task.checks)
-    left = len(reviewable) - approved
-    text = f"Approved {approved} alt text{'s' if approved != 1 else ''} that passed every check."
-    if left:
-        text += f" {left} need{'s' if left == 1 else ''} a look: use the “Needs review” filter."
+    approved, left = services.approve_passing(batch, request.user)
+    if approved:
+        text = f"Approved {approved} alt text{pluralize(approved)} that passed every check."
+        if left:
+            text += (
+                f" {left} {pluralize(left, 'was,were')} left for a person because of warnings: "
+                "use the “Needs review” filter."
+            )
+    elif left:
+        text = (
+            f"Nothing left to approve: the {left} alt text{pluralize(left)} that still "
+            f"{pluralize(left, 'needs,need')} review {pluralize(left, 'has,have')} warnings, so a person should "
+            f"look at {pluralize(left, 'it,them')} (use the “Needs review” filter)."
+        )
+    else:
+        text = "Nothing left to approve: every finished alt text is approved or rejected."
     messages.success(request, text)
     return redirect(batch)
 

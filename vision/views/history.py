@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vision.exports import csv_lines, json_chunks
 from vision.forms import HistoryFilterForm
 from vision.models import Batch, Task, TaskImage
+from vision.models.tasks import STOPPED_BY_USER
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 500
@@ -83,16 +84,23 @@ def _attach_batch_counts(tasks: list[Task]) -> None:
     leads = {task.batch_id: task for task in tasks if task.leads_batch and task.batch_id}
     if not leads:
         return
-    rows = Task.objects.filter(batch_id__in=leads).values("batch_id", "status").annotate(count=Count("id"))
+    rows = (
+        Task.objects.filter(batch_id__in=leads)
+        .values("batch_id", "status")
+        .annotate(count=Count("id"), by_user=Count("id", filter=Q(error_code=STOPPED_BY_USER)))
+    )
     for task in leads.values():
-        task.batch_counts = {"total": 0, "done": 0, "failed": 0, "active": 0}
+        task.batch_counts = {"total": 0, "done": 0, "failed": 0, "stopped": 0, "cancelled": 0, "active": 0}
     for row in rows:
         counts = leads[row["batch_id"]].batch_counts
         counts["total"] += row["count"]
         if row["status"] == Task.Status.COMPLETED:
             counts["done"] += row["count"]
-        elif row["status"] in (Task.Status.FAILED, Task.Status.CANCELLED):
+        elif row["status"] == Task.Status.FAILED:
             counts["failed"] += row["count"]
+        elif row["status"] == Task.Status.CANCELLED:  # told apart as on the batch page (Batch.counts)
+            counts["stopped"] += row["by_user"]
+            counts["cancelled"] += row["count"] - row["by_user"]
         else:
             counts["active"] += row["count"]
 
