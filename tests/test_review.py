@@ -308,12 +308,11 @@ def test_approve_all_with_nothing_left_goes_back_to_the_batch_with_a_message(ali
     assert messages_of(response) == ["Nothing left to approve: every finished alt text is approved or rejected."]
 
 
-def test_the_approve_all_button_is_hidden_when_every_row_left_has_warnings(alice_client):
+def test_approve_all_when_every_row_left_has_warnings_says_a_person_should_look(alice_client):
     batch, rows = alt_batch(alice_client, 2)
     assert "Approve all that pass the checks" in alice_client.get(f"/batches/{batch.pk}/").content.decode()
     alice_client.post(f"/tasks/{rows[0].pk}/review/", {"action": "edited", "text": "Image of p0.png"})
     alice_client.post(f"/tasks/{rows[1].pk}/review/", {"action": "approved"})
-    assert "Approve all that pass the checks" not in alice_client.get(f"/batches/{batch.pk}/").content.decode()
     response = alice_client.post(f"/batches/{batch.pk}/approve-passing/", follow=True)
     assert messages_of(response) == [
         "Nothing left to approve: the 1 alt text that still needs review has warnings, so a person should "
