@@ -194,7 +194,7 @@
       target.value = "";
     }
     if (target.matches('#describe-form input[name="zip_file"], #describe-form input[name="url_file"]')) {
-      chooseMode("each");  // a ZIP or a list is described one image at a time
+      updateCount();  // a ZIP or a list is described one image at a time (defaultMode)
     }
     if (target.matches('#describe-form input[name="mode"]')) { modeTouched = true; updateCount(); }
     if (target.matches('#describe-form input[name="model"]')) updateCount();
@@ -216,10 +216,17 @@
     var radio = document.querySelector('#describe-form input[name="mode"][value="' + value + '"]');
     if (radio && !radio.checked) { radio.checked = true; updateCount(); }
   }
+  // A ZIP or a list (CSV) is always described one image at a time (the server treats it so too).
   // Until the person chooses, several images with a per-image preset (alt text, product) get one each.
+  function bulkFileChosen() {
+    return Array.prototype.some.call(
+      document.querySelectorAll('#describe-form input[name="zip_file"], #describe-form input[name="url_file"]'),
+      function (input) { return input.files && input.files.length > 0; });
+  }
   function defaultMode(total) {
     var choice = document.getElementById("mode-choice");
     var preset = document.querySelector('#describe-form input[name="preset"]');
+    if (choice && bulkFileChosen()) { chooseMode("each"); return; }
     if (!choice || modeTouched || !preset) return;
     var perImage = (choice.dataset.perImage || "").split(" ").indexOf(preset.value) >= 0;
     chooseMode(total > 1 && perImage ? "each" : "together");
