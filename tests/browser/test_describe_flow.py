@@ -320,3 +320,49 @@ def test_a_failed_upload_says_so_and_the_form_stays_usable(new_page, django_user
     page.locator('.staged-item:has(input[name="uploads"])', has_text="first.png").wait_for()
     assert page.locator("#image-count").inner_text().startswith("1 image ready.")
     assert errors == []
+
+
+def outlined(page, selector: str) -> bool:
+    return page.locator(selector).evaluate("element => getComputedStyle(element).outlineStyle") != "none"
+
+
+def test_only_the_focused_picker_shows_a_focus_ring(new_page, django_user_model):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.locator('input[name="files"]').focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # by keyboard, so :focus-visible applies
+    assert page.evaluate("document.activeElement.name") == "files"
+    assert outlined(page, 'label.button[for="id_files"]')
+    assert not outlined(page, 'label.button[for="folder-input"]')
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "folder-input"
+    assert outlined(page, 'label.button[for="folder-input"]')
+    assert not outlined(page, 'label.button[for="id_files"]')
+
+
+def test_on_a_phone_the_pickers_do_not_overlap_and_touch_screens_get_no_folder_or_drop_hints(
+    new_page, django_user_model
+):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    narrow = new_page(viewport={"width": 390, "height": 844})  # a narrow window with a mouse
+    log_in(narrow, "edith", "edith-password-1")
+    files = narrow.locator('label.button[for="id_files"]').bounding_box()
+    folder = narrow.locator('label.button[for="folder-input"]').bounding_box()
+    separate = (
+        folder["y"] >= files["y"] + files["height"]
+        or folder["x"] >= files["x"] + files["width"]
+        or files["x"] >= folder["x"] + folder["width"]
+    )
+    assert separate, (files, folder)
+    assert abs(files["height"] - folder["height"]) < 1  # each on one line
+    zone = narrow.locator("#dropzone").bounding_box()
+    assert folder["x"] + folder["width"] <= zone["x"] + zone["width"]
+
+    phone = new_page(viewport={"width": 390, "height": 844}, touch=True)
+    log_in(phone, "edith", "edith-password-1")
+    assert phone.get_by_text("Choose images…").is_visible()
+    assert not phone.get_by_text("Choose a folder…").is_visible()
+    assert not phone.get_by_text("Drop images here").is_visible()
+    check_a11y(phone)
