@@ -276,7 +276,12 @@
     var confirmable = event.target.closest("[data-confirm]");
     if (confirmable && !window.confirm(confirmable.dataset.confirm)) { event.preventDefault(); return; }
     var dismiss = event.target.closest("[data-dismiss]");
-    if (dismiss) { dismiss.closest("li").remove(); return; }
+    if (dismiss) {
+      var refocus = focusAfterRemoving(dismiss);
+      dismiss.closest("li").remove();
+      refocus();
+      return;
+    }
     var copy = event.target.closest("[data-copy-text], [data-copy-from]");
     if (copy) {
       // Answers are copied as the text people read, not the Markdown behind it.
@@ -325,6 +330,32 @@
 
   // Whatever changes the list (an upload, a removal, a failure, a new form), the count follows.
   new MutationObserver(updateCount).observe(document.documentElement, { childList: true, subtree: true });
+
+  // --- Keyboard focus stays where the person was after an htmx action ------------------------
+  // When an action replaces the control that had focus (Approve, Reject, Save on a result), focus
+  // goes to the new content's [data-focus-after-swap] instead of falling back to <body>.
+  function focusLost() {
+    var active = document.activeElement;
+    return !active || active === document.body || !active.isConnected;
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var spot = event.target.matches && (event.target.matches("[data-focus-after-swap]") ? event.target :
+      event.target.querySelector("[data-focus-after-swap]"));
+    if (spot && event.detail.requestConfig && event.detail.requestConfig.verb === "post" && focusLost()) spot.focus();
+  });
+  // Removing a staged image (or a failed upload's message) moves focus to the next image's ×,
+  // else the one before, else the "Choose images…" picker.
+  function focusAfterRemoving(button) {
+    var buttons = Array.prototype.slice.call(document.querySelectorAll("#staged .remove"));
+    var at = buttons.indexOf(button);
+    var spot = buttons[at + 1] || buttons[at - 1] || document.querySelector('#describe-form input[name="files"]');
+    return function () { if (spot && spot.isConnected && focusLost()) spot.focus(); };
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var button = event.detail.requestConfig && event.detail.requestConfig.elt;  // detail.elt is the target
+    if (!event.detail.shouldSwap || !button || !button.matches || !button.matches("#staged .remove")) return;
+    setTimeout(focusAfterRemoving(button));  // htmx swaps right after this event
+  });
 
   // After "Try again", focus goes to the refreshed status, not the top of the page.
   document.addEventListener("htmx:afterSwap", function (event) {

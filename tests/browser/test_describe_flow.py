@@ -366,3 +366,19 @@ def test_on_a_phone_the_pickers_do_not_overlap_and_touch_screens_get_no_folder_o
     assert not phone.get_by_text("Choose a folder…").is_visible()
     assert not phone.get_by_text("Drop images here").is_visible()
     check_a11y(phone)
+
+
+def test_removing_a_staged_image_moves_focus_to_the_next_one_then_the_picker(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path))
+    page.locator('.staged-item:has(input[name="uploads"])').nth(1).wait_for()
+    names = page.locator("#staged .staged-name").all_inner_texts()
+    page.get_by_role("button", name=f"Remove {names[0]}").focus()
+    page.keyboard.press("Enter")
+    page.locator(".staged-item", has_text=names[0]).wait_for(state="detached")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == f"Remove {names[1]}"
+    page.keyboard.press("Enter")
+    page.locator(".staged-item").first.wait_for(state="detached")
+    assert page.evaluate("document.activeElement.name") == "files"  # "Choose images…"
