@@ -277,6 +277,7 @@ def test_an_upload_after_the_session_ended_leads_to_login_and_back(new_page, dja
     page.context.clear_cookies(name="sessionid")
     page.locator('input[name="files"]').set_input_files(two_photos(tmp_path)[0])
     page.wait_for_url("**/login/?next=/")
+    page.get_by_text("Your session ended.").wait_for()
     check_a11y(page)
     page.get_by_label("Username").fill("edith")
     page.get_by_label("Password").fill("edith-password-1")
@@ -382,3 +383,70 @@ def test_removing_a_staged_image_moves_focus_to_the_next_one_then_the_picker(new
     page.keyboard.press("Enter")
     page.locator(".staged-item").first.wait_for(state="detached")
     assert page.evaluate("document.activeElement.name") == "files"  # "Choose images…"
+
+
+def test_describing_after_the_session_ended_explains_and_keeps_the_text(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path)[0])
+    page.locator('.staged-item:has(input[name="uploads"])').wait_for()
+    page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
+    page.get_by_text("It is a link or a button").click()
+    page.get_by_label("Where does it go, or what does it do?").fill("Opens the spring catalogue")
+    page.get_by_text("Add context (optional)").click()
+    page.get_by_label("Keywords").fill("spring, garden")
+    page.context.clear_cookies(name="sessionid")  # logged out in another tab
+    page.get_by_role("button", name="Describe", exact=True).click()
+
+    page.wait_for_url("**/login/?next=/")
+    page.get_by_text("Your session ended. Log in again to carry on; what you typed is kept.").wait_for()
+    check_a11y(page)
+    page.get_by_label("Username").fill("edith")
+    page.get_by_label("Password").fill("edith-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Describe images").wait_for()
+    assert page.get_by_label("Where does it go, or what does it do?").input_value() == "Opens the spring catalogue"
+    assert page.get_by_label("Keywords").input_value() == "spring, garden"
+    assert page.get_by_label("Keywords").is_visible()
+    assert page.get_by_label("It is a link or a button").is_checked()
+    assert page.locator("#staged .staged-item").count() == 1  # the image was kept by the server
+
+    page.get_by_role("button", name="Describe", exact=True).click()
+    page.wait_for_url("**/tasks/*/")
+    assert Task.objects.get().purpose_detail == "Opens the spring catalogue"
+    page.goto("/")  # once described, the form starts afresh
+    assert page.get_by_label("Keywords").input_value() == ""
+
+
+def test_after_a_reload_the_images_mode_and_remove_all_are_as_before(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path))
+    page.locator('.staged-item:has(input[name="uploads"])').nth(1).wait_for()
+    each = page.get_by_label("One description for each image")
+    assert each.is_checked()
+    count = page.locator("#image-count").inner_text()
+    assert count.startswith("2 images ready.")
+    assert page.get_by_role("button", name="Remove all").is_visible()
+
+    page.reload()
+    page.locator('.staged-item:has(input[name="uploads"])').nth(1).wait_for()
+    assert each.is_checked()
+    assert page.locator("#image-count").inner_text() == count
+    assert page.get_by_role("button", name="Remove all").is_visible()
+    page.get_by_role("button", name="Remove all").click()
+    page.locator(".staged-item").first.wait_for(state="detached")
+    assert not Upload.objects.exists()
+
+
+def test_logging_out_forgets_the_typed_text(new_page, django_user_model):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.get_by_label("What should the model do?").fill("Name the colours.")
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, "edith", "edith-password-1")
+    assert page.get_by_label("What should the model do?").input_value() != "Name the colours."
