@@ -450,3 +450,22 @@ def test_logging_out_forgets_the_typed_text(new_page, django_user_model):
     page.get_by_role("button", name="Log out").click()
     log_in(page, "edith", "edith-password-1")
     assert page.get_by_label("What should the model do?").input_value() != "Name the colours."
+
+
+def test_enter_in_a_small_field_with_one_description_each_only_opens_the_confirm_step(
+    new_page, django_user_model, tmp_path
+):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path))
+    page.locator('.staged-item:has(input[name="uploads"])').nth(1).wait_for()
+    assert page.get_by_label("One description for each image").is_checked()
+    page.get_by_text("Add context (optional)").click()
+    page.get_by_label("Keywords").fill("red, blue")
+    page.get_by_label("Keywords").press("Enter")
+    page.wait_for_url("**/batches/*/")
+    page.get_by_role("heading", name="Check before sending").wait_for()
+    # Both images (nothing removed), and nothing sent yet: that waits for "Send 2 images".
+    assert sorted(Task.objects.values_list("status", flat=True)) == ["draft", "draft"]
