@@ -157,10 +157,22 @@ def test_a_zip_bomb_is_refused_without_filling_memory(alice_client):
     assert "None of the files or rows could be used" in response.content.decode()
 
 
-def test_a_zip_needs_one_description_each(alice_client):
+def test_a_zip_is_described_one_each_even_with_together_chosen(alice_client):
+    # A ZIP can only be described one image at a time; refusing it made people pick it again.
     response = alice_client.post("/", batch_data(mode="together", zip_file=a_zip({"a.png": image_bytes()})))
-    assert "choose “One description for each image”" in response.content.decode()
-    assert not Task.objects.exists()
+    batch = Batch.objects.get()
+    assert response["Location"] == f"/batches/{batch.pk}/"
+    assert [task.images.get().name for task in batch.tasks.all()] == ["a.png"]
+
+
+def test_a_list_is_described_one_each_even_with_together_chosen(alice_client, web_server):
+    web_server.routes["/shoe.jpg"] = ("image/jpeg", image_bytes((120, 80), (40, 80, 200), "JPEG"))
+    text = f"image\n{web_server.url}/shoe.jpg\n"
+    csv = SimpleUploadedFile("products.csv", text.encode(), content_type="text/csv")
+    response = alice_client.post("/", batch_data(mode="together", url_file=csv))
+    batch = Batch.objects.get()
+    assert response["Location"] == f"/batches/{batch.pk}/"
+    assert batch.tasks.count() == 1
 
 
 def test_a_csv_brings_ids_context_and_language(alice_client, web_server):

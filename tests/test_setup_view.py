@@ -90,6 +90,17 @@ def test_an_htmx_poll_after_the_session_ended_sends_the_page_to_login(client, al
     assert response["HX-Redirect"] == "/login/?next=/tasks/1/"
 
 
+def test_the_login_page_says_the_session_ended_after_an_htmx_request(client, alice):
+    client.post("/", {"describe": "1"}, headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/"})
+    page = client.get("/login/?next=/").content.decode()
+    assert "Your session ended. Log in again to carry on; what you typed is kept." in page
+
+
+def test_a_first_visit_to_the_login_page_says_nothing_about_an_ended_session(client, alice):
+    client.get("/")
+    assert "Your session ended" not in client.get("/login/?next=/").content.decode()
+
+
 def test_a_weak_password_is_explained_under_password_not_its_confirmation(client):
     response = client.post("/setup/", {"username": "ada", "password1": "12345678", "password2": "12345678"})
     page = response.content.decode()

@@ -38,7 +38,6 @@ ALT_TEXT_PRESET = "alt-text"
 # Presets that are about one image each: with several images, one description each is the default.
 PER_IMAGE_PRESETS = {"alt-text", "product", "extract-text"}
 TOGETHER, EACH = "together", "each"
-ONE_EACH_ONLY = "ZIP files and lists are described one image at a time: choose “One description for each image”."
 
 
 def default_language(user, profile) -> str:
@@ -295,12 +294,16 @@ class DescribeForm(forms.Form):
         return self.chosen_preset() == ALT_TEXT_PRESET
 
     def chosen_mode(self) -> str:
-        """What was chosen, else the default: one each for several images with a per-image preset."""
+        """What was chosen, else the default: one each for several images with a per-image preset.
+
+        A ZIP or a list (CSV) can only be described one image at a time, so it means one each
+        whatever the radio says: refusing it would only make people pick the file again.
+        """
+        if self.is_bound and (self.files.get("zip_file") or self.files.get("url_file")):
+            return EACH
         value = self.data.get("mode") if self.is_bound else None
         if value in (TOGETHER, EACH):
             return value
-        if self.is_bound and (self.files.get("zip_file") or self.files.get("url_file")):
-            return EACH
         several = self._given_count() > 1 if self.is_bound else len(self.initial.get("uploads") or []) > 1
         return EACH if several and self.chosen_preset() in PER_IMAGE_PRESETS else TOGETHER
 
@@ -364,8 +367,6 @@ class DescribeForm(forms.Form):
         upload = self.cleaned_data.get("zip_file")
         if not upload:
             return None
-        if not self.is_batch:
-            raise forms.ValidationError(ONE_EACH_ONLY)
         try:
             self.zip_intake = intake.read_zip(upload)
         except intake.IntakeError as error:
@@ -377,8 +378,6 @@ class DescribeForm(forms.Form):
         upload = self.cleaned_data.get("url_file")
         if not upload:
             return None
-        if not self.is_batch:
-            raise forms.ValidationError(ONE_EACH_ONLY)
         try:
             found = intake.read_url_list(upload.read(settings.FOXWEB_MAX_LIST_BYTES + 1))
         except intake.IntakeError as error:

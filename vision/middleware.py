@@ -1,6 +1,7 @@
 import time
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
@@ -10,6 +11,8 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 clock = time.perf_counter  # replaced in tests
+
+SESSION_ENDED = "Your session ended. Log in again to carry on; what you typed is kept."
 
 
 class ServerTimingMiddleware:
@@ -55,10 +58,15 @@ class FirstRunMiddleware:
 
 class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
     """Login is required everywhere; an htmx request whose session ended sends the whole page to
-    the login form (and back afterwards) instead of swapping the login page into a status card."""
+    the login form (and back afterwards) instead of swapping the login page into a status card.
+
+    Only a page opened while logged in sends htmx requests, so the login form can say why it is
+    there; the describe page's text is kept by foxweb.js and put back afterwards.
+    """
 
     def handle_no_permission(self, request, view_func):
         if getattr(request, "htmx", False):
+            messages.info(request, SESSION_ENDED)
             page = request.htmx.current_url_abs_path or request.get_full_path()
             login_url = redirect_to_login(page, self.get_login_url(view_func))["Location"]
             return HttpResponseClientRedirect(login_url)

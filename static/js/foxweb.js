@@ -183,7 +183,7 @@
     if (out.textContent !== text) out.textContent = text;
     out.classList.toggle("over", over);
     var removeAll = document.getElementById("remove-all");
-    if (removeAll) removeAll.hidden = !over;
+    if (removeAll) removeAll.hidden = !over && total < 2;  // one image has its own ×
   }
 
   // --- Events, delegated so they survive htmx swaps -------------------------------------------
@@ -194,7 +194,7 @@
       target.value = "";
     }
     if (target.matches('#describe-form input[name="zip_file"], #describe-form input[name="url_file"]')) {
-      chooseMode("each");  // a ZIP or a list is described one image at a time
+      updateCount();  // a ZIP or a list is described one image at a time (defaultMode)
     }
     if (target.matches('#describe-form input[name="mode"]')) { modeTouched = true; updateCount(); }
     if (target.matches('#describe-form input[name="model"]')) updateCount();
@@ -214,12 +214,19 @@
   var modeTouched = false;
   function chooseMode(value) {
     var radio = document.querySelector('#describe-form input[name="mode"][value="' + value + '"]');
-    if (radio && !radio.checked) { radio.checked = true; updateCount(); }
+    if (radio && !radio.checked) { radio.checked = true; updateCount(); saveDraft(); }
   }
+  // A ZIP or a list (CSV) is always described one image at a time (the server treats it so too).
   // Until the person chooses, several images with a per-image preset (alt text, product) get one each.
+  function bulkFileChosen() {
+    return Array.prototype.some.call(
+      document.querySelectorAll('#describe-form input[name="zip_file"], #describe-form input[name="url_file"]'),
+      function (input) { return input.files && input.files.length > 0; });
+  }
   function defaultMode(total) {
     var choice = document.getElementById("mode-choice");
     var preset = document.querySelector('#describe-form input[name="preset"]');
+    if (choice && bulkFileChosen()) { chooseMode("each"); return; }
     if (!choice || modeTouched || !preset) return;
     var perImage = (choice.dataset.perImage || "").split(" ").indexOf(preset.value) >= 0;
     chooseMode(total > 1 && perImage ? "each" : "together");
@@ -231,6 +238,85 @@
   }
   document.addEventListener("DOMContentLoaded", showPurposeDetail);
   document.addEventListener("htmx:afterSwap", showPurposeDetail);
+
+  // A preset fills in its prompt (alt text shows its own options instead); returns where focus belongs.
+  function applyPreset(preset) {
+    var form = describeForm();
+    var prompt = form.querySelector('textarea[name="prompt"]');
+    var isAlt = preset.value === "alt-text";
+    prompt.value = preset.dataset.prompt;
+    form.querySelector('input[name="preset"]').value = preset.value;
+    form.querySelectorAll("button[name=choose_preset]").forEach(function (button) {
+      button.setAttribute("aria-pressed", button === preset ? "true" : "false");
+    });
+    form.querySelector(".prompt-field").hidden = isAlt;
+    var options = document.getElementById("alt-options");
+    if (options) options.hidden = !isAlt;
+    updateCount();
+    return isAlt ? form.querySelector('input[name="purpose"]:checked') || prompt : prompt;
+  }
+
+  // --- What was typed survives a reload, or a session that ended in another tab -----------------
+  // The describe form's fields are kept in this tab's sessionStorage, under the user's own key
+  // (data-draft-key), as they change; put back when the page loads (not for "Describe again",
+  // which brings its own settings); dropped once the description is asked for, and on logging out.
+  var DRAFT_SKIP = ["csrfmiddlewaretoken", "uploads", "describe", "remove_all", "remove_upload", "choose_preset"];
+  var draftDone = false, restoring = false;
+  function draftFields(form) {
+    return Array.prototype.filter.call(form.elements, function (field) {
+      return field.name && DRAFT_SKIP.indexOf(field.name) < 0 &&
+        ["file", "submit", "button"].indexOf(field.type) < 0 && (field.type !== "hidden" || field.name === "preset");
+    });
+  }
+  function saveDraft() {
+    var form = describeForm();
+    if (draftDone || restoring || !form || !form.dataset.draftKey) return;
+    var draft = { modeTouched: modeTouched, fields: {} };
+    draftFields(form).forEach(function (field) {
+      if (field.type === "radio") { if (field.checked) draft.fields[field.name] = field.value; }
+      else draft.fields[field.name] = field.type === "checkbox" ? field.checked : field.value;
+    });
+    try { sessionStorage.setItem(form.dataset.draftKey, JSON.stringify(draft)); } catch (e) {}
+  }
+  function restoreDraft() {
+    var form = describeForm();
+    if (!form || !form.dataset.draftKey || /[?&]again=/.test(location.search)) return;
+    var draft;
+    try { draft = JSON.parse(sessionStorage.getItem(form.dataset.draftKey) || "null"); } catch (e) { return; }
+    if (!draft || !draft.fields) return;
+    restoring = true;
+    var preset = form.querySelector('button[name=choose_preset][value="' + draft.fields.preset + '"]');
+    if (preset) applyPreset(preset);
+    draftFields(form).forEach(function (field) {
+      var value = draft.fields[field.name];
+      if (value === undefined) return;
+      if (field.type === "radio") field.checked = field.value === value;
+      else if (field.type === "checkbox") field.checked = value === true;
+      else if (field.tagName !== "SELECT" || field.querySelector('option[value="' + CSS.escape(value) + '"]')) {
+        field.value = value;
+        var folded = field.closest("details");
+        if (folded && value !== field.defaultValue) folded.open = true;  // what was typed is in sight
+      }
+    });
+    modeTouched = draft.modeTouched === true;
+    restoring = false;
+    showPurposeDetail();
+  }
+  document.addEventListener("input", saveDraft);
+  document.addEventListener("change", saveDraft);
+  // Asked for: the answer (or the batch's confirm step) is next, and the form starts afresh. A
+  // redirect to the login page is not that: the text waits for the person to log in again.
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var form = describeForm();
+    var next = event.detail.xhr.getResponseHeader("HX-Redirect");
+    if (event.detail.elt !== form || !next || next.indexOf(form.dataset.loginUrl) === 0) return;
+    draftDone = true;
+    try { sessionStorage.removeItem(form.dataset.draftKey); } catch (e) {}
+  });
+  document.addEventListener("submit", function (event) {
+    if (!event.target.matches("[data-clears-drafts]")) return;
+    try { sessionStorage.clear(); } catch (e) {}  // whoever uses this browser next sees none of it
+  });
 
   // Enter in a one-line field of the describe form presses Describe once it is ready, never "Remove"
   // or a preset (the form's first buttons); on a checkbox anywhere else it submits nothing.
@@ -251,25 +337,18 @@
     var preset = event.target.closest("#describe-form button[name=choose_preset]");
     if (preset) {
       event.preventDefault();
-      var form = describeForm();
-      var prompt = form.querySelector('textarea[name="prompt"]');
-      var isAlt = preset.value === "alt-text";
-      prompt.value = preset.dataset.prompt;
-      form.querySelector('input[name="preset"]').value = preset.value;
-      form.querySelectorAll("button[name=choose_preset]").forEach(function (button) {
-        button.setAttribute("aria-pressed", button === preset ? "true" : "false");
-      });
-      form.querySelector(".prompt-field").hidden = isAlt;
-      var options = document.getElementById("alt-options");
-      if (options) options.hidden = !isAlt;
-      updateCount();
-      (isAlt ? form.querySelector('input[name="purpose"]:checked') || prompt : prompt).focus();
+      applyPreset(preset).focus();
       return;
     }
     var confirmable = event.target.closest("[data-confirm]");
     if (confirmable && !window.confirm(confirmable.dataset.confirm)) { event.preventDefault(); return; }
     var dismiss = event.target.closest("[data-dismiss]");
-    if (dismiss) { dismiss.closest("li").remove(); return; }
+    if (dismiss) {
+      var refocus = focusAfterRemoving(dismiss);
+      dismiss.closest("li").remove();
+      refocus();
+      return;
+    }
     var copy = event.target.closest("[data-copy-text], [data-copy-from]");
     if (copy) {
       // Answers are copied as the text people read, not the Markdown behind it.
@@ -318,6 +397,32 @@
 
   // Whatever changes the list (an upload, a removal, a failure, a new form), the count follows.
   new MutationObserver(updateCount).observe(document.documentElement, { childList: true, subtree: true });
+
+  // --- Keyboard focus stays where the person was after an htmx action ------------------------
+  // When an action replaces the control that had focus (Approve, Reject, Save on a result), focus
+  // goes to the new content's [data-focus-after-swap] instead of falling back to <body>.
+  function focusLost() {
+    var active = document.activeElement;
+    return !active || active === document.body || !active.isConnected;
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var spot = event.target.matches && (event.target.matches("[data-focus-after-swap]") ? event.target :
+      event.target.querySelector("[data-focus-after-swap]"));
+    if (spot && event.detail.requestConfig && event.detail.requestConfig.verb === "post" && focusLost()) spot.focus();
+  });
+  // Removing a staged image (or a failed upload's message) moves focus to the next image's ×,
+  // else the one before, else the "Choose images…" picker.
+  function focusAfterRemoving(button) {
+    var buttons = Array.prototype.slice.call(document.querySelectorAll("#staged .remove"));
+    var at = buttons.indexOf(button);
+    var spot = buttons[at + 1] || buttons[at - 1] || document.querySelector('#describe-form input[name="files"]');
+    return function () { if (spot && spot.isConnected && focusLost()) spot.focus(); };
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var button = event.detail.requestConfig && event.detail.requestConfig.elt;  // detail.elt is the target
+    if (!event.detail.shouldSwap || !button || !button.matches || !button.matches("#staged .remove")) return;
+    setTimeout(focusAfterRemoving(button));  // htmx swaps right after this event
+  });
 
   // After "Try again", focus goes to the refreshed status, not the top of the page.
   document.addEventListener("htmx:afterSwap", function (event) {
@@ -394,5 +499,6 @@
     if (answer && (!active || active === document.body || active.id === "main")) answer.focus();
   });
 
+  restoreDraft();  // this deferred script runs once the page is parsed, before the first count
   document.addEventListener("DOMContentLoaded", updateCount);
 })();

@@ -136,12 +136,13 @@ def new_page(request, chromium, app, csp_violations):
     contexts = []
     request.node._pages = []
 
-    def open_page(viewport=None, javascript=True):
+    def open_page(viewport=None, javascript=True, touch=False):
         context = chromium.new_context(
             base_url=app,
             viewport=viewport or {"width": 1280, "height": 900},
             permissions=["clipboard-read", "clipboard-write"],
             java_script_enabled=javascript,
+            has_touch=touch,  # a touch-only device: (pointer: coarse) and (hover: none)
         )
         context.set_default_timeout(15_000)
         contexts.append(context)

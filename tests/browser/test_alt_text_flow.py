@@ -4,10 +4,12 @@ import csv
 import io
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from tests.browser.conftest import check_a11y, log_in
-from vision.models import Task
+from tests.factories import make_task
+from vision.models import Batch, Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,3 +81,66 @@ def test_alt_text_for_three_purposes_edited_approved_exported(new_page, django_u
     assert by_purpose["link"]["review_state"] == "approved"
     assert by_purpose["decorative"]["text"] == ""
     assert Task.objects.get(purpose="decorative").total_tokens == 0
+
+
+def focused(page) -> str:
+    return page.evaluate("document.activeElement.tagName + ' ' + document.activeElement.textContent.trim()")
+
+
+def finished_alt_text(owner, batch=None, name="shop.png") -> Task:
+    task = make_task(owner, submit=False, batch=batch, purpose="informative", status="completed")
+    task.alt_text = f"A red square ({name})"
+    task.answer = task.alt_text
+    task.save()
+    return task
+
+
+def test_focus_stays_on_the_result_after_approve_reject_and_save(new_page, django_user_model):
+    ines = django_user_model.objects.create_user("ines", password="ines-password-1")
+    task = finished_alt_text(ines)
+    page = new_page()
+    log_in(page, "ines", "ines-password-1")
+    page.goto(task.get_absolute_url())
+    page.get_by_role("button", name="Approve").focus()
+    page.keyboard.press("Enter")
+    page.locator(".review-approved").first.wait_for()
+    assert focused(page) == "SPAN Approved"
+    page.keyboard.press("Tab")  # on from the result's state, not from the top of the page
+    assert page.evaluate("document.activeElement.closest('.alt-result') !== null")
+
+    page.get_by_role("button", name="Reject").focus()
+    page.keyboard.press("Enter")
+    page.locator(".review-rejected").first.wait_for()
+    assert focused(page) == "SPAN Rejected"
+
+    page.get_by_text("Edit", exact=True).click()
+    page.get_by_label("Alt text", exact=True).fill("A red square on a white shelf")
+    page.get_by_role("button", name="Save", exact=True).focus()
+    page.keyboard.press("Enter")
+    page.locator(".review-edited").first.wait_for()
+    assert focused(page) == "SPAN Edited"
+    check_a11y(page)
+
+
+def test_focus_stays_on_the_row_after_approving_on_the_batch_page(new_page, django_user_model):
+    ines = django_user_model.objects.create_user("ines", password="ines-password-1")
+    batch = Batch.objects.create(
+        owner=ines,
+        name="shop",
+        model="claude-opus-4-7",
+        prompt="Alt text",
+        purpose="informative",
+        key_source="sandbox",
+        confirmed=timezone.now(),
+    )
+    finished_alt_text(ines, batch, "one.png")
+    second = finished_alt_text(ines, batch, "two.png")
+    page = new_page()
+    log_in(page, "ines", "ines-password-1")
+    page.goto(batch.get_absolute_url())
+    row = page.locator(f"#row-{second.pk}")
+    row.get_by_role("button", name="Approve").focus()
+    page.keyboard.press("Enter")
+    row.locator(".review-approved").wait_for()
+    assert focused(page) == "SPAN Approved"
+    assert page.evaluate(f"document.activeElement.closest('#row-{second.pk}') !== null")

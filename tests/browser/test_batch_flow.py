@@ -2,6 +2,7 @@
 
 import csv
 import io
+import zipfile
 
 import pytest
 from PIL import Image, ImageDraw
@@ -71,3 +72,23 @@ def test_a_folder_of_40_photos_becomes_40_alt_texts(new_page, django_user_model,
     phone.locator(".batch-row").first.wait_for()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     check_a11y(phone)
+
+
+def test_a_zip_switches_to_one_description_each_and_goes_to_the_confirm_step(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("wendy", password="wendy-password-1")
+    archive = tmp_path / "twelve.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for number in range(3):
+            picture = io.BytesIO()
+            Image.new("RGB", (60, 40), (number * 80, 100, 200)).save(picture, "PNG")
+            bundle.writestr(f"photo-{number}.png", picture.getvalue())
+    page = new_page()
+    log_in(page, "wendy", "wendy-password-1")
+    assert page.get_by_label("One description of all these images together").is_checked()
+    page.get_by_text("Many images at once").click()
+    page.get_by_label("A ZIP file of images").set_input_files(str(archive))
+    assert page.get_by_label("One description for each image").is_checked()
+    page.get_by_role("button", name="Describe", exact=True).click()
+    page.wait_for_url("**/batches/*/")
+    page.get_by_role("heading", name="Check before sending").wait_for()
+    assert Task.objects.filter(status="draft").count() == 3  # nothing sent yet

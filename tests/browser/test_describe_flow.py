@@ -277,6 +277,7 @@ def test_an_upload_after_the_session_ended_leads_to_login_and_back(new_page, dja
     page.context.clear_cookies(name="sessionid")
     page.locator('input[name="files"]').set_input_files(two_photos(tmp_path)[0])
     page.wait_for_url("**/login/?next=/")
+    page.get_by_text("Your session ended.").wait_for()
     check_a11y(page)
     page.get_by_label("Username").fill("edith")
     page.get_by_label("Password").fill("edith-password-1")
@@ -320,3 +321,151 @@ def test_a_failed_upload_says_so_and_the_form_stays_usable(new_page, django_user
     page.locator('.staged-item:has(input[name="uploads"])', has_text="first.png").wait_for()
     assert page.locator("#image-count").inner_text().startswith("1 image ready.")
     assert errors == []
+
+
+def outlined(page, selector: str) -> bool:
+    return page.locator(selector).evaluate("element => getComputedStyle(element).outlineStyle") != "none"
+
+
+def test_only_the_focused_picker_shows_a_focus_ring(new_page, django_user_model):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.locator('input[name="files"]').focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # by keyboard, so :focus-visible applies
+    assert page.evaluate("document.activeElement.name") == "files"
+    assert outlined(page, 'label.button[for="id_files"]')
+    assert not outlined(page, 'label.button[for="folder-input"]')
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "folder-input"
+    assert outlined(page, 'label.button[for="folder-input"]')
+    assert not outlined(page, 'label.button[for="id_files"]')
+
+
+def test_on_a_phone_the_pickers_do_not_overlap_and_touch_screens_get_no_folder_or_drop_hints(
+    new_page, django_user_model
+):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    narrow = new_page(viewport={"width": 390, "height": 844})  # a narrow window with a mouse
+    log_in(narrow, "edith", "edith-password-1")
+    files = narrow.locator('label.button[for="id_files"]').bounding_box()
+    folder = narrow.locator('label.button[for="folder-input"]').bounding_box()
+    separate = (
+        folder["y"] >= files["y"] + files["height"]
+        or folder["x"] >= files["x"] + files["width"]
+        or files["x"] >= folder["x"] + folder["width"]
+    )
+    assert separate, (files, folder)
+    assert abs(files["height"] - folder["height"]) < 1  # each on one line
+    zone = narrow.locator("#dropzone").bounding_box()
+    assert folder["x"] + folder["width"] <= zone["x"] + zone["width"]
+
+    phone = new_page(viewport={"width": 390, "height": 844}, touch=True)
+    log_in(phone, "edith", "edith-password-1")
+    assert phone.get_by_text("Choose images…").is_visible()
+    assert not phone.get_by_text("Choose a folder…").is_visible()
+    assert not phone.get_by_text("Drop images here").is_visible()
+    check_a11y(phone)
+
+
+def test_removing_a_staged_image_moves_focus_to_the_next_one_then_the_picker(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path))
+    page.locator('.staged-item:has(input[name="uploads"])').nth(1).wait_for()
+    names = page.locator("#staged .staged-name").all_inner_texts()
+    page.get_by_role("button", name=f"Remove {names[0]}").focus()
+    page.keyboard.press("Enter")
+    page.locator(".staged-item", has_text=names[0]).wait_for(state="detached")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == f"Remove {names[1]}"
+    page.keyboard.press("Enter")
+    page.locator(".staged-item").first.wait_for(state="detached")
+    assert page.evaluate("document.activeElement.name") == "files"  # "Choose images…"
+
+
+def test_describing_after_the_session_ended_explains_and_keeps_the_text(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path)[0])
+    page.locator('.staged-item:has(input[name="uploads"])').wait_for()
+    page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
+    page.get_by_text("It is a link or a button").click()
+    page.get_by_label("Where does it go, or what does it do?").fill("Opens the spring catalogue")
+    page.get_by_text("Add context (optional)").click()
+    page.get_by_label("Keywords").fill("spring, garden")
+    page.context.clear_cookies(name="sessionid")  # logged out in another tab
+    page.get_by_role("button", name="Describe", exact=True).click()
+
+    page.wait_for_url("**/login/?next=/")
+    page.get_by_text("Your session ended. Log in again to carry on; what you typed is kept.").wait_for()
+    check_a11y(page)
+    page.get_by_label("Username").fill("edith")
+    page.get_by_label("Password").fill("edith-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Describe images").wait_for()
+    assert page.get_by_label("Where does it go, or what does it do?").input_value() == "Opens the spring catalogue"
+    assert page.get_by_label("Keywords").input_value() == "spring, garden"
+    assert page.get_by_label("Keywords").is_visible()
+    assert page.get_by_label("It is a link or a button").is_checked()
+    assert page.locator("#staged .staged-item").count() == 1  # the image was kept by the server
+
+    page.get_by_role("button", name="Describe", exact=True).click()
+    page.wait_for_url("**/tasks/*/")
+    assert Task.objects.get().purpose_detail == "Opens the spring catalogue"
+    page.goto("/")  # once described, the form starts afresh
+    assert page.get_by_label("Keywords").input_value() == ""
+
+
+def test_after_a_reload_the_images_mode_and_remove_all_are_as_before(new_page, django_user_model, tmp_path):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path))
+    page.locator('.staged-item:has(input[name="uploads"])').nth(1).wait_for()
+    each = page.get_by_label("One description for each image")
+    assert each.is_checked()
+    count = page.locator("#image-count").inner_text()
+    assert count.startswith("2 images ready.")
+    assert page.get_by_role("button", name="Remove all").is_visible()
+
+    page.reload()
+    page.locator('.staged-item:has(input[name="uploads"])').nth(1).wait_for()
+    assert each.is_checked()
+    assert page.locator("#image-count").inner_text() == count
+    assert page.get_by_role("button", name="Remove all").is_visible()
+    page.get_by_role("button", name="Remove all").click()
+    page.locator(".staged-item").first.wait_for(state="detached")
+    assert not Upload.objects.exists()
+
+
+def test_logging_out_forgets_the_typed_text(new_page, django_user_model):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.get_by_label("What should the model do?").fill("Name the colours.")
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, "edith", "edith-password-1")
+    assert page.get_by_label("What should the model do?").input_value() != "Name the colours."
+
+
+def test_enter_in_a_small_field_with_one_description_each_only_opens_the_confirm_step(
+    new_page, django_user_model, tmp_path
+):
+    django_user_model.objects.create_user("edith", password="edith-password-1")
+    page = new_page()
+    log_in(page, "edith", "edith-password-1")
+    page.get_by_role("button", name="Alt text (≤ 125 characters)").click()
+    page.locator('input[name="files"]').set_input_files(two_photos(tmp_path))
+    page.locator('.staged-item:has(input[name="uploads"])').nth(1).wait_for()
+    assert page.get_by_label("One description for each image").is_checked()
+    page.get_by_text("Add context (optional)").click()
+    page.get_by_label("Keywords").fill("red, blue")
+    page.get_by_label("Keywords").press("Enter")
+    page.wait_for_url("**/batches/*/")
+    page.get_by_role("heading", name="Check before sending").wait_for()
+    # Both images (nothing removed), and nothing sent yet: that waits for "Send 2 images".
+    assert sorted(Task.objects.values_list("status", flat=True)) == ["draft", "draft"]
