@@ -541,3 +541,17 @@ def test_checks_keep_their_pace_whatever_the_queue_delays(alice, settings):
     assert jobs.next_check_time(task, now) == now + timedelta(seconds=1)
     task.next_attempt = None
     assert jobs.next_check_time(task, now) == now + timedelta(seconds=2)
+
+
+def test_the_first_check_comes_after_half_an_interval_then_a_whole_one(alice, settings, upstream):
+    settings.FOXAPI_SANDBOX_DURATION = 30
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        task = queued_task(alice)
+        run_due_jobs()
+        task.refresh_from_db()
+        assert (task.next_attempt - task.submitted).total_seconds() == 1.0
+        clock.shift(1)
+        run_due_jobs()
+        task.refresh_from_db()
+        assert len(upstream["GET"]) == 1
+        assert (task.next_attempt - task.submitted).total_seconds() == 3.0

@@ -265,7 +265,9 @@ def send(task_: Task) -> None:
     task_.note_key_outcome(None)
     KeyThrottle.objects.filter(key_ref=task_.key_ref).update(strikes=0)
     now = timezone.now()
-    first_check = now + timedelta(seconds=settings.FOXWEB_CHECK_FIRST_SECONDS)
+    # Quick at first: many descriptions take a few seconds, so the first look comes after half an interval,
+    # the next ones a whole interval apart (at 2 s: 1, 3, 5… s after sending, FoxAPI's suggested pace).
+    first_check = now + timedelta(seconds=settings.FOXWEB_CHECK_FIRST_SECONDS / 2)
     applied = task_.apply(token, state, next_attempt=first_check, upstream_id=state.id, submitted=now, count=False)
     if not applied:
         _keep_a_paid_answer(task_, state)
