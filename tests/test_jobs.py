@@ -59,6 +59,16 @@ def queued_task(owner, prompt="Describe it.", **options) -> Task:
     return services.create_task(owner, DescribeOptions(**fields), uploads=[upload])
 
 
+def checked_once_with(alice, clock, fault: dict) -> Task:
+    """A task sent to the sandbox, then checked once while FoxAPI answers that check with `fault`."""
+    task = queued_task(alice)
+    run_due_jobs()
+    sandbox.inject_faults([fault])
+    clock.shift(2.5)
+    run_due_jobs()
+    return task
+
+
 def test_a_queued_task_is_prepared_sent_and_collected(alice, settings, upstream):
     settings.FOXAPI_SANDBOX_DURATION = 6
     with time_machine.travel(timezone.now(), tick=False) as clock:
@@ -110,11 +120,7 @@ def test_many_watchers_never_add_upstream_calls(alice_client, alice, settings, u
 def test_a_passing_problem_is_shown_and_foxweb_keeps_checking(alice_client, alice, settings):
     settings.FOXAPI_SANDBOX_DURATION = 30
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        task = queued_task(alice)
-        run_due_jobs()
-        sandbox.inject_faults([{"status": 503, "method": "GET"}])
-        clock.shift(2.5)
-        run_due_jobs()
+        task = checked_once_with(alice, clock, {"status": 503, "method": "GET"})
         page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
         assert "FoxWeb keeps checking by itself; there is nothing you need to do." in page
         assert "try again in a minute" not in page
@@ -129,11 +135,7 @@ def test_a_passing_problem_is_shown_and_foxweb_keeps_checking(alice_client, alic
 def test_a_refused_key_while_waiting_fails_the_task_plainly(alice, settings):
     settings.FOXAPI_SANDBOX_DURATION = 30
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        task = queued_task(alice)
-        run_due_jobs()
-        sandbox.inject_faults([{"status": 401, "method": "GET"}])
-        clock.shift(2.5)
-        run_due_jobs()
+        task = checked_once_with(alice, clock, {"status": 401, "method": "GET"})
     task.refresh_from_db()
     assert task.status == "failed"
     assert "did not accept the API key" in task.error_message
@@ -142,11 +144,7 @@ def test_a_refused_key_while_waiting_fails_the_task_plainly(alice, settings):
 def test_a_low_balance_while_waiting_keeps_the_paid_task_and_checks_slowly(alice, settings, upstream):
     settings.FOXAPI_SANDBOX_DURATION = 30
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        task = queued_task(alice)
-        run_due_jobs()
-        sandbox.inject_faults([{"status": 402, "method": "GET"}])
-        clock.shift(2.5)
-        run_due_jobs()
+        task = checked_once_with(alice, clock, {"status": 402, "method": "GET"})
         task.refresh_from_db()
         assert task.is_active and "balance" in task.check_problem
         clock.shift(30)
@@ -161,11 +159,7 @@ def test_a_low_balance_while_waiting_keeps_the_paid_task_and_checks_slowly(alice
 def test_a_check_refused_for_good_ends_the_task_instead_of_asking_forever(alice, settings, upstream, status, body):
     settings.FOXAPI_SANDBOX_DURATION = 30
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        task = queued_task(alice)
-        run_due_jobs()
-        sandbox.inject_faults([{"status": status, "method": "GET"}])
-        clock.shift(2.5)
-        run_due_jobs()
+        task = checked_once_with(alice, clock, {"status": status, "method": "GET"})
         run_until_idle(clock)
     task.refresh_from_db()
     assert task.status == "failed" and len(upstream["GET"]) == 1
@@ -191,11 +185,7 @@ def test_foxweb_stops_waiting_for_a_task_foxapi_never_finishes(alice, settings):
 def test_a_long_retry_after_delays_the_next_check(alice, settings, upstream):
     settings.FOXAPI_SANDBOX_DURATION = 300
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        queued_task(alice)
-        run_due_jobs()
-        sandbox.inject_faults([{"status": 429, "retry_after": "60", "method": "GET"}])
-        clock.shift(2.5)
-        run_due_jobs()
+        checked_once_with(alice, clock, {"status": 429, "retry_after": "60", "method": "GET"})
         assert len(upstream["GET"]) == 1
         clock.shift(30)
         run_due_jobs()
